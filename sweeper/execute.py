@@ -1,0 +1,165 @@
+"""Apply: carry out a plan's deletions, safely, and say what happened to each.
+
+Before anything is deleted the blast-radius guards are checked. Each candidate's deciding
+object (its owner, the owner's CRD, or the new-scheme binding) is read again, and
+``plan.still_deletable`` judges the fresh state; only then is the DELETE sent, with uid
+and resourceVersion preconditions. ``--dry-run`` sends no write request at all. Apply
+never re-plans the world: it only narrows what the plan decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sweeper import gatekeeper as gk
+from sweeper.inventory import BINDINGS, CRD_PATH, POLICIES, Inventory, admission_path
+from sweeper.kube import ApiError, DeleteResult, KubeClient, SweepAborted
+from sweeper.plan import Plan, Recheck, Verdict, still_deletable
+from sweeper.reasons import Action, Event
+from sweeper.report import Reporter, names
+from sweeper.settings import Settings
+
+_DELETE_EVENTS = {
+    DeleteResult.DELETED: (Event.DELETED, "deleted"),
+    DeleteResult.GONE: (Event.ALREADY_GONE, "already deleted by someone else"),
+    DeleteResult.CONFLICT: (Event.CONFLICT, "changed since it was listed; left alone"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GuardTrip:
+    limit: str
+    value: float
+    candidates: int
+
+
+def check_guards(plan: Plan, settings: Settings) -> GuardTrip | None:
+    """The first blast-radius limit the plan's deletions exceed, if any."""
+    guards = settings.guards
+    count = len(plan.deletions)
+    if guards.max_deletions and count > guards.max_deletions:
+        return GuardTrip("max_deletions", guards.max_deletions, count)
+    generated = sum(1 for v in plan.verdicts if v.action is not Action.IGNORE)
+    percent = guards.max_deletion_percent
+    if percent and generated and count * 100 > percent * generated:
+        return GuardTrip("max_deletion_percent", percent, count)
+    return None
+
+
+def recheck_path(verdict: Verdict, inventory: Inventory) -> str:
+    """Where the object that decided ``verdict`` lives."""
+    owner, recheck = verdict.owner, verdict.recheck
+    assert owner is not None and recheck is not None
+    kind = owner.kind.lower()
+    if recheck is Recheck.TEMPLATE_CRD:
+        return f"{CRD_PATH}/{gk.TEMPLATE_CRD_NAME}"
+    if recheck is Recheck.CONSTRAINT_CRD:
+        return f"{CRD_PATH}/{gk.constraint_crd_name(kind)}"
+    if recheck is Recheck.NEW_BINDING:
+        return admission_path(
+            inventory.vap_version, BINDINGS, gk.binding_name(owner.kind, owner.name)
+        )
+    if recheck is Recheck.TEMPLATE:
+        name = owner.name if not verdict.obj.is_binding else gk.template_name_for_kind(kind)
+        version = inventory.template_version or "v1"
+        return f"/apis/{gk.TEMPLATES_GROUP}/{version}/constrainttemplates/{name}"
+    base = inventory.constraint_paths.get(kind, f"/apis/{gk.CONSTRAINTS_GROUP}/v1beta1/{kind}")
+    return f"{base}/{owner.name}"
+
+
+def object_path(verdict: Verdict, inventory: Inventory) -> str:
+    resource = BINDINGS if verdict.obj.is_binding else POLICIES
+    return admission_path(inventory.vap_version, resource, verdict.obj.name)
+
+
+class Applier:
+    """Deletes a plan's candidates, bindings before policies, with bounded concurrency."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        inventory: Inventory,
+        settings: Settings,
+        reporter: Reporter,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.client = client
+        self.inventory = inventory
+        self.settings = settings
+        self.reporter = reporter
+        self.stop = stop or threading.Event()
+        self.aborted: SweepAborted | None = None
+
+    def apply(self, plan: Plan) -> GuardTrip | None:
+        """Run every deletion of ``plan``; returns the guard that stopped it, if one did."""
+        trip = check_guards(plan, self.settings)
+        if trip is not None:
+            self.reporter.event(
+                Event.GUARD_TRIPPED,
+                "too many deletions planned; nothing deleted",
+                level=logging.ERROR,
+                limit=trip.limit,
+                limit_value=trip.value,
+                candidate_count=trip.candidates,
+                candidates=names(plan.deletions, limit=200),
+            )
+            return trip
+        bindings = [v for v in plan.deletions if v.obj.is_binding]
+        policies = [v for v in plan.deletions if not v.obj.is_binding]
+        # Bindings first: a policy deleted before its binding leaves the binding dangling.
+        for batch in (bindings, policies):
+            self._run(batch, self._apply_one)
+        return None
+
+    def _run(self, batch: list[Verdict], work: Callable[[Verdict], None]) -> None:
+        workers = min(self.settings.access.concurrency, len(batch))
+        if workers <= 1:
+            for verdict in batch:
+                work(verdict)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweeper") as pool:
+            list(pool.map(work, batch))
+
+    def _apply_one(self, verdict: Verdict) -> None:
+        report = self.reporter.verdict
+        if self.stop.is_set() or self.aborted is not None:
+            report(
+                verdict,
+                Event.INTERRUPTED,
+                "sweep stopped before this object",
+                level=logging.WARNING,
+            )
+            return
+        try:
+            fresh = self.client.get(recheck_path(verdict, self.inventory), limited=True)
+            deletable, why = still_deletable(
+                verdict, fresh, inventory=self.inventory, rules=self.settings.rules
+            )
+            if not deletable:
+                report(verdict, Event.OWNER_BACK, f"kept: {why}")
+                return
+            if self.settings.dry_run:
+                report(verdict, Event.WOULD_DELETE, "would delete (dry run)", recheck=why)
+                return
+            result = self.client.delete(
+                object_path(verdict, self.inventory),
+                uid=verdict.obj.uid,
+                resource_version=verdict.obj.resource_version,
+            )
+        except ApiError as error:
+            report(
+                verdict, Event.DELETE_FAILED, "delete failed", level=logging.ERROR, error=str(error)
+            )
+            return
+        except SweepAborted as error:
+            self.aborted = error
+            report(verdict, Event.INTERRUPTED, str(error), level=logging.WARNING)
+            return
+        event, message = _DELETE_EVENTS[result]
+        level = logging.WARNING if result is DeleteResult.CONFLICT else logging.INFO
+        report(verdict, event, message, level=level)

@@ -1,0 +1,379 @@
+"""Gather: one immutable snapshot of everything a sweep decides on.
+
+Bindings and policies are listed FIRST, then the CRDs, templates and constraints, so an
+owner created while the sweep runs is seen (safety invariant 3). Every list records
+whether it completed; a failed list never reads as "absent". Objects are kept as compact
+records holding only the fields decisions need. Gather reads; it never deletes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sweeper import gatekeeper as gk
+from sweeper.kube import ApiError, KubeClient
+from sweeper.reasons import SKIP_ANNOTATION
+
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+BINDING_KIND = "ValidatingAdmissionPolicyBinding"
+POLICY_KIND = "ValidatingAdmissionPolicy"
+BINDINGS = "validatingadmissionpolicybindings"
+POLICIES = "validatingadmissionpolicies"
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+TEMPLATE_KEY = gk.TEMPLATE_KIND.lower()
+
+
+class Presence(enum.Enum):
+    """Whether a CRD is served: proven present, proven absent (404), or not known."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionObject:
+    """A VAP or VAPB reduced to what the plan needs."""
+
+    kind: str
+    name: str
+    uid: str
+    resource_version: str
+    created: datetime | None
+    owner: gk.OwnerRef | None  # the controller ownerReference
+    has_owner_refs: bool
+    skip: bool  # annotated sweeper.gatekeeper.sh/skip: "true"
+    policy_name: str | None = None  # bindings only
+    fingerprint: tuple[str, str] | None = (
+        None  # (lower owner kind, owner name) of an unowned object
+    )
+    problem: str | None = None  # why this object cannot be decided on
+
+    @property
+    def is_binding(self) -> bool:
+        return self.kind == BINDING_KIND
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintRecord:
+    uid: str
+    facts: gk.ConstraintFacts
+    skip: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRecord:
+    uid: str
+    facts: gk.TemplateFacts
+    skip: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListStatus:
+    """How one list went: items seen, complete or not, and the error that cut it short."""
+
+    path: str
+    count: int = 0
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintKind:
+    kind: str
+    plural: str
+    version: str
+
+    @property
+    def path(self) -> str:
+        return f"/apis/{gk.CONSTRAINTS_GROUP}/{self.version}/{self.plural}"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the cluster holds, and how sure we are of it."""
+
+    vap_version: str
+    bindings: tuple[AdmissionObject, ...] = ()
+    policies: tuple[AdmissionObject, ...] = ()
+    lists: Mapping[str, ListStatus] = field(default_factory=dict)
+    template_crd: Presence = Presence.UNKNOWN
+    kinds: Mapping[str, Presence] = field(default_factory=dict)  # lower kind -> its CRD
+    templates: Mapping[str, TemplateRecord] = field(default_factory=dict)
+    constraints: Mapping[tuple[str, str], ConstraintRecord] = field(default_factory=dict)
+    template_version: str | None = None  # served version of the template CRD
+    constraint_paths: Mapping[str, str] = field(default_factory=dict)  # lower kind -> list path
+
+    def complete(self, name: str) -> bool:
+        """True only when the named list ran and finished."""
+        status = self.lists.get(name)
+        return status is not None and status.complete
+
+    @property
+    def failed_lists(self) -> tuple[ListStatus, ...]:
+        return tuple(status for status in self.lists.values() if not status.complete)
+
+
+def admission_path(version: str, resource: str, name: str | None = None) -> str:
+    base = f"/apis/{ADMISSION_GROUP}/{version}/{resource}"
+    return f"{base}/{name}" if name else base
+
+
+def constraints_list_name(kind: str) -> str:
+    """The key of a constraint kind's list in ``Inventory.lists``."""
+    return f"constraints/{kind.lower()}"
+
+
+# --- parsing (pure) --------------------------------------------------------------------
+
+
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _is_skipped(metadata: Mapping[str, Any]) -> bool:
+    annotations = metadata.get("annotations")
+    return isinstance(annotations, dict) and annotations.get(SKIP_ANNOTATION) == "true"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 ``creationTimestamp``, or None when missing or malformed."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
+    """Reduce a listed VAP or VAPB to an ``AdmissionObject``; never raises."""
+    metadata = _metadata(obj)
+    name, uid, rv = (metadata.get(key) for key in ("name", "uid", "resourceVersion"))
+    problems = [
+        f"metadata.{key} is missing or not a string"
+        for key, value in (("name", name), ("uid", uid), ("resourceVersion", rv))
+        if not isinstance(value, str) or not value
+    ]
+    created = parse_timestamp(metadata.get("creationTimestamp"))
+    if created is None:
+        problems.append("metadata.creationTimestamp is missing or malformed")
+    spec = obj.get("spec")
+    policy_name = None
+    if kind == BINDING_KIND:
+        raw = spec.get("policyName") if isinstance(spec, dict) else None
+        policy_name = raw if isinstance(raw, str) else None
+    has_refs = gk.has_owner_references(obj)
+    fingerprint = None
+    if not has_refs:
+        if kind == BINDING_KIND:
+            fingerprint = gk.binding_fingerprint(obj)
+        else:
+            template_name = gk.policy_fingerprint(obj)
+            fingerprint = (TEMPLATE_KEY, template_name) if template_name else None
+    return AdmissionObject(
+        kind=kind,
+        name=name if isinstance(name, str) else "",
+        uid=uid if isinstance(uid, str) else "",
+        resource_version=rv if isinstance(rv, str) else "",
+        created=created,
+        owner=gk.controller_owner(obj),
+        has_owner_refs=has_refs,
+        skip=_is_skipped(metadata),
+        policy_name=policy_name,
+        fingerprint=fingerprint,
+        problem="; ".join(problems) or None,
+    )
+
+
+def constraint_kind(crd: Mapping[str, Any]) -> ConstraintKind | None:
+    """The kind, plural and best served version of a constraint CRD; None if malformed."""
+    spec = crd.get("spec")
+    if not isinstance(spec, dict) or spec.get("group") != gk.CONSTRAINTS_GROUP:
+        return None
+    names = spec.get("names")
+    kind = names.get("kind") if isinstance(names, dict) else None
+    plural = names.get("plural") if isinstance(names, dict) else None
+    version = served_version(crd, preferred=("v1beta1", "v1", "v1alpha1"))
+    if not (isinstance(kind, str) and kind and isinstance(plural, str) and plural and version):
+        return None
+    return ConstraintKind(kind=kind, plural=plural, version=version)
+
+
+def served_version(crd: Mapping[str, Any], *, preferred: tuple[str, ...]) -> str | None:
+    """The first of ``preferred`` that the CRD serves."""
+    spec = crd.get("spec")
+    versions = spec.get("versions") if isinstance(spec, dict) else None
+    if not isinstance(versions, list):
+        return None
+    served = {
+        entry.get("name")
+        for entry in versions
+        if isinstance(entry, dict) and entry.get("served") is True
+    }
+    return next((version for version in preferred if version in served), None)
+
+
+def constraint_record(
+    kind: str, obj: Mapping[str, Any]
+) -> tuple[tuple[str, str], ConstraintRecord]:
+    metadata = _metadata(obj)
+    facts = gk.parse_constraint(obj)
+    uid = metadata.get("uid")
+    return (kind.lower(), facts.name), ConstraintRecord(
+        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
+    )
+
+
+def template_record(obj: Mapping[str, Any]) -> tuple[str, TemplateRecord]:
+    metadata = _metadata(obj)
+    facts = gk.parse_template(obj)
+    uid = metadata.get("uid")
+    return facts.name, TemplateRecord(
+        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
+    )
+
+
+# --- gathering (I/O) -------------------------------------------------------------------
+
+
+def discover_vap_version(client: KubeClient) -> str | None:
+    """``v1`` if the cluster serves VAP bindings there, else ``v1beta1``, else None.
+
+    Discovery may only tell what is served; it never proves that an object is absent.
+    """
+    for version in ("v1", "v1beta1"):
+        document = client.get(f"/apis/{ADMISSION_GROUP}/{version}")
+        resources = document.get("resources") if document else None
+        if isinstance(resources, list) and any(
+            isinstance(entry, dict) and entry.get("name") == BINDINGS for entry in resources
+        ):
+            return version
+    return None
+
+
+class _Lister:
+    """Runs lists, recording each one's outcome instead of raising."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+        self.lists: dict[str, ListStatus] = {}
+
+    def run(
+        self,
+        name: str,
+        path: str,
+        transform: Callable[[dict[str, Any]], Any],
+        *,
+        label_selector: str | None = None,
+    ) -> list[Any]:
+        try:
+            items = self.client.list(path, label_selector=label_selector, transform=transform)
+        except ApiError as error:
+            self.lists[name] = ListStatus(path=path, error=str(error))
+            return []
+        self.lists[name] = ListStatus(path=path, count=len(items))
+        return items
+
+    def presence(self, name: str, path: str) -> tuple[Presence, dict[str, Any] | None]:
+        """Whether the object at ``path`` exists, proven by GET (404 = absent)."""
+        try:
+            obj = self.client.get(path)
+        except ApiError as error:
+            self.lists[name] = ListStatus(path=path, error=str(error))
+            return Presence.UNKNOWN, None
+        self.lists[name] = ListStatus(path=path, count=0 if obj is None else 1)
+        return (Presence.ABSENT, None) if obj is None else (Presence.PRESENT, obj)
+
+
+def gather(client: KubeClient, *, vap_version: str) -> Inventory:
+    """List bindings, policies, CRDs, templates and constraints, in that order."""
+    lister = _Lister(client)
+    bindings = lister.run(
+        "bindings",
+        admission_path(vap_version, BINDINGS),
+        lambda obj: admission_object(BINDING_KIND, obj),
+    )
+    policies = lister.run(
+        "policies",
+        admission_path(vap_version, POLICIES),
+        lambda obj: admission_object(POLICY_KIND, obj),
+    )
+    constraint_kinds = lister.run(
+        "crds",
+        CRD_PATH,
+        constraint_kind,
+        label_selector=f"{gk.CONSTRAINT_CRD_LABEL}=yes",
+    )
+    kinds: dict[str, Presence] = {}
+    present = [entry for entry in constraint_kinds if entry is not None]
+    for entry in present:
+        kinds[entry.kind.lower()] = Presence.PRESENT
+    template_crd, crd_object = lister.presence("template-crd", f"{CRD_PATH}/{gk.TEMPLATE_CRD_NAME}")
+    templates: dict[str, TemplateRecord] = {}
+    version = None
+    if template_crd is Presence.PRESENT and crd_object is not None:
+        version = served_version(crd_object, preferred=("v1", "v1beta1", "v1alpha1"))
+        if version is None:
+            lister.lists["templates"] = ListStatus(
+                path=gk.TEMPLATE_CRD_NAME, error="template CRD serves no known version"
+            )
+        else:
+            path = f"/apis/{gk.TEMPLATES_GROUP}/{version}/constrainttemplates"
+            templates = dict(lister.run("templates", path, template_record))
+    constraints: dict[tuple[str, str], ConstraintRecord] = {}
+    paths = {entry.kind.lower(): entry.path for entry in present}
+    for entry in present:
+        constraints.update(
+            lister.run(
+                constraints_list_name(entry.kind),
+                entry.path,
+                lambda obj, kind=entry.kind: constraint_record(kind, obj),
+            )
+        )
+    # A kind a binding points at but the labelled CRD list lacks is only gone once a
+    # GET of its CRD answers 404: a missing label or a failed list proves nothing.
+    referenced = {obj.owner.kind.lower() for obj in bindings if _constraint_owned(obj)}
+    referenced |= {obj.fingerprint[0] for obj in bindings if obj.fingerprint}
+    for kind in sorted(referenced - kinds.keys()):
+        presence, crd = lister.presence(f"crd/{kind}", f"{CRD_PATH}/{gk.constraint_crd_name(kind)}")
+        kinds[kind] = presence
+        described = constraint_kind(crd) if crd is not None else None
+        if described is not None:  # present but unlabelled: list its constraints as well
+            paths[kind] = described.path
+            constraints.update(
+                lister.run(
+                    constraints_list_name(kind),
+                    described.path,
+                    lambda obj, kind=described.kind: constraint_record(kind, obj),
+                )
+            )
+        elif presence is Presence.PRESENT:
+            lister.lists[constraints_list_name(kind)] = ListStatus(
+                path=gk.constraint_crd_name(kind), error="constraint CRD is malformed"
+            )
+    return Inventory(
+        vap_version=vap_version,
+        bindings=tuple(bindings),
+        policies=tuple(policies),
+        lists=lister.lists,
+        template_crd=template_crd,
+        kinds=kinds,
+        templates=templates,
+        constraints=constraints,
+        template_version=version,
+        constraint_paths=paths,
+    )
+
+
+def _constraint_owned(obj: AdmissionObject) -> bool:
+    return obj.owner is not None and obj.owner.group == gk.CONSTRAINTS_GROUP

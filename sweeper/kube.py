@@ -1,0 +1,392 @@
+"""The only code that talks to the API server.
+
+Loads the configuration (in-cluster, else kubeconfig), sends GET, LIST and DELETE through
+the official client's ``ApiClient`` with its own urllib3 retries off, reads every body as
+plain JSON (never the client's typed models, which reject objects off their schema), and
+owns the retry policy and the client-side rate limit. It never decides what is dangling.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import tenacity
+import urllib3
+
+from sweeper.settings import ClusterAccess
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_LIST_RESTARTS = 3
+RETRY_AFTER_CAP_SECONDS = 30.0
+
+
+class ConfigError(Exception):
+    """The cluster configuration cannot be loaded; the message is one line."""
+
+
+class ApiError(Exception):
+    """A request failed for good (after retries); ``str()`` is one line for the user."""
+
+    def __init__(
+        self,
+        *,
+        verb: str,
+        path: str,
+        status: int | None,
+        message: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.verb = verb
+        self.path = path
+        self.status = status
+        self.detail = message
+        self.retry_after = retry_after
+        what = f"HTTP {status}" if status else "connection error"
+        super().__init__(f"{verb} {path}: {what}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status in RETRYABLE_STATUSES
+
+
+class SweepAborted(Exception):
+    """The sweep must end now: its ``--timeout`` ran out or it was told to stop."""
+
+
+class DeadlineExceeded(SweepAborted):
+    """The sweep's total ``--timeout`` ran out before a request could be sent."""
+
+
+class Interrupted(SweepAborted):
+    """A signal (SIGTERM, SIGINT) asked the sweep to stop; sent requests were finished."""
+
+
+class DeleteResult(enum.Enum):
+    DELETED = "deleted"
+    GONE = "already_gone"  # 404: someone else deleted it first
+    CONFLICT = "conflict"  # 409: uid or resourceVersion changed since the LIST
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter; ``sleep`` is injected by tests."""
+
+    attempts: int = 5
+    max_total_seconds: float = 60.0
+    initial_seconds: float = 0.5
+    max_wait_seconds: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+class RateLimiter:
+    """Token bucket: at most ``qps`` requests a second on average, ``burst`` at once."""
+
+    def __init__(
+        self,
+        *,
+        qps: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._qps = qps
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Block until a token is available."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._qps)
+            self._last = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+
+
+def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> Any:
+    """In-cluster config inside a pod unless a kubeconfig was named, else the kubeconfig."""
+    from kubernetes import client, config
+
+    env = os.environ if environ is None else environ
+    cfg = client.Configuration()
+    try:
+        if access.kubeconfig is None and env.get("KUBERNETES_SERVICE_HOST"):
+            # load_config() would print to stdout on this path; pick explicitly instead.
+            config.load_incluster_config(client_configuration=cfg)
+        else:
+            path = access.kubeconfig or env.get("KUBECONFIG") or "~/.kube/config"
+            first = os.path.expanduser(path.split(os.pathsep)[0])
+            if not os.path.isfile(first):
+                raise ConfigError(f"cannot read kubeconfig {first}: no such file")
+            config.load_kube_config(
+                config_file=path,
+                context=access.context,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+    except ConfigError:
+        raise
+    except Exception as error:  # the loaders raise many types; all mean "bad configuration"
+        raise ConfigError(f"cannot load cluster configuration: {one_line(error)}") from None
+    cfg.retries = False  # urllib3 would otherwise retry silently and follow Retry-After uncapped
+    if access.insecure_skip_tls_verify:
+        cfg.verify_ssl = False
+    cfg.connection_pool_maxsize = max(4, access.concurrency + 1)
+    return cfg
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's text, trimmed: error messages never span lines."""
+    text = str(error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return first[:300]
+
+
+class KubeClient:
+    """GET, paginated LIST and DELETE with preconditions; bodies as plain dicts."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        access: ClusterAccess,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._api = api_client
+        self._stop = stop or threading.Event()
+        self._timeout = access.request_timeout
+        self._page_size = access.page_size
+        self._retry = retry or RetryPolicy()
+        self._deadline = deadline
+        self._clock = clock
+        self._limiter = limiter or RateLimiter(qps=access.qps, burst=access.burst)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def get(self, path: str, *, limited: bool = False) -> dict[str, Any] | None:
+        """The object at ``path``, or None when the server answers 404."""
+        status, body = self._request("GET", path, verb="get", allow={404}, limited=limited)
+        return None if status == 404 else self._decode("get", path, body)
+
+    def list(
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        transform: Callable[[dict[str, Any]], T],
+    ) -> list[T]:
+        """Every item of a collection, page by page; restarts from scratch on 410 Gone."""
+        for _ in range(MAX_LIST_RESTARTS):
+            try:
+                return [transform(item) for item in self._pages(path, label_selector)]
+            except ApiError as error:
+                if error.status != 410:
+                    raise
+        raise ApiError(
+            verb="list",
+            path=path,
+            status=410,
+            message=f"continue token expired {MAX_LIST_RESTARTS} times in a row",
+        )
+
+    def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            query: dict[str, str] = {"limit": str(self._page_size)}
+            if label_selector:
+                query["labelSelector"] = label_selector
+            if token:
+                query["continue"] = token
+            _, body = self._request("GET", path, verb="list", query=query)
+            page = self._decode("list", path, body)
+            items = page.get("items")
+            metadata = page.get("metadata")
+            if not isinstance(items, list) or not isinstance(metadata, dict):
+                raise ApiError(
+                    verb="list",
+                    path=path,
+                    status=None,
+                    message="response is not a list (no items or metadata)",
+                )
+            for item in items:
+                if isinstance(item, dict):
+                    yield item
+                else:
+                    raise ApiError(
+                        verb="list", path=path, status=None, message="list item is not an object"
+                    )
+            token = metadata.get("continue") or None
+            if token is None:
+                return
+            if not isinstance(token, str):
+                raise ApiError(
+                    verb="list", path=path, status=None, message="continue token is not a string"
+                )
+
+    # --- writes --------------------------------------------------------------------------
+
+    def delete(self, path: str, *, uid: str, resource_version: str) -> DeleteResult:
+        """DELETE guarded by uid and resourceVersion preconditions."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"uid": uid, "resourceVersion": resource_version},
+        }
+        status, _ = self._request(
+            "DELETE", path, verb="delete", body=body, allow={404, 409}, limited=True
+        )
+        if status == 404:
+            return DeleteResult.GONE
+        if status == 409:
+            return DeleteResult.CONFLICT
+        return DeleteResult.DELETED
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _decode(self, verb: str, path: str, body: bytes) -> dict[str, Any]:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            raise ApiError(
+                verb=verb, path=path, status=None, message="response is not valid JSON"
+            ) from None
+        if not isinstance(value, dict):
+            raise ApiError(
+                verb=verb, path=path, status=None, message="response is not a JSON object"
+            )
+        return value
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        verb: str,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        allow: frozenset[int] | set[int] = frozenset(),
+        limited: bool = False,
+    ) -> tuple[int, bytes]:
+        policy = self._retry
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ApiError) and e.retryable),
+            stop=tenacity.stop_after_attempt(policy.attempts)
+            | tenacity.stop_after_delay(policy.max_total_seconds),
+            wait=self._wait,
+            sleep=policy.sleep,
+            reraise=True,
+        )
+        return retrying(self._send_once, method, path, verb, query, body, allow, limited)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        policy = self._retry
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ApiError) and error.retry_after is not None:
+            return min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
+        # Full jitter: spreads retries of many sweepers hitting one API server.
+        backoff = tenacity.wait_random_exponential(
+            multiplier=policy.initial_seconds, max=policy.max_wait_seconds
+        )
+        return float(backoff(state))
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        verb: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        allow: frozenset[int] | set[int],
+        limited: bool,
+    ) -> tuple[int, bytes]:
+        if self._stop.is_set():
+            raise Interrupted(f"stopped by a signal before {verb} {path}")
+        if self._deadline is not None and self._clock() >= self._deadline:
+            raise DeadlineExceeded(f"sweep timeout reached before {verb} {path}")
+        if limited:
+            self._limiter.acquire()
+        timeout = self._timeout
+        if self._deadline is not None:
+            timeout = max(0.001, min(timeout, self._deadline - self._clock()))
+        method_, url, headers, payload, _ = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query.items()) if query else None,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"}
+            if body is not None
+            else {"Accept": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method_, url, header_params=headers, body=payload, _request_timeout=timeout
+            )
+            data = response.read() or b""
+        except urllib3.exceptions.HTTPError as error:
+            raise ApiError(verb=verb, path=path, status=None, message=one_line(error)) from None
+        except Exception as error:
+            # The client turns TLS failures into ApiException(status=0): not retryable.
+            status = getattr(error, "status", None)
+            raise ApiError(
+                verb=verb,
+                path=path,
+                status=status or 0,
+                message=one_line(getattr(error, "reason", None) or error),
+            ) from None
+        status = int(response.status)
+        if 200 <= status < 300 or status in allow:
+            return status, data
+        raise ApiError(
+            verb=verb,
+            path=path,
+            status=status,
+            message=status_message(status, data),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
+
+def status_message(status: int, data: bytes) -> str:
+    """A one-line explanation of an error response, from its Status body when it has one."""
+    try:
+        message = json.loads(data).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    if status == 401:
+        hint = "unauthorized: the credentials were rejected"
+    elif status == 403:
+        hint = "forbidden: the service account lacks this permission (see the ClusterRole)"
+    else:
+        hint = ""
+    text = "; ".join(part for part in (hint, message if isinstance(message, str) else "") if part)
+    return one_line(text or f"HTTP {status}")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header in its delay-seconds form; None otherwise."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)

@@ -1,0 +1,124 @@
+"""One frozen, validated ``Settings`` per run, grouped by concern.
+
+Built by the CLI from options and ``SWEEPER_*`` environment variables; everything after
+the CLI reads settings only from here. No I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sweeper.gatekeeper import GatekeeperDefaults
+from sweeper.reasons import DEFAULT_REASONS, Reason
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SettingsError(ValueError):
+    """A setting's value is not acceptable; the message is one line for the user."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms`` or a bare ``0``."""
+    value = text.strip().lower()
+    if value == "0":
+        return timedelta(0)
+    if not value or _DURATION_PART.sub("", value):
+        raise SettingsError(
+            f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 5m, 1h"
+        )
+    seconds = sum(
+        float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(value)
+    )
+    return timedelta(seconds=seconds)
+
+
+def parse_reasons(text: str) -> frozenset[Reason]:
+    """Parse a comma-separated list of deletion reasons (``all`` = every one)."""
+    from sweeper.reasons import DELETE_REASONS
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if names == ["all"]:
+        return DELETE_REASONS
+    known = {reason.value: reason for reason in DELETE_REASONS}
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        choices = ", ".join(sorted(known))
+        raise SettingsError(f"invalid --reasons {text!r}: choose from {choices} or all")
+    return frozenset(known[name] for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterAccess:
+    """How to reach and load the API server."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float = 30.0
+    insecure_skip_tls_verify: bool = False
+    page_size: int = 500
+    qps: float = 10.0
+    burst: int = 20
+    concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What counts as dangling and which candidates are acted on."""
+
+    gatekeeper: GatekeeperDefaults = field(default_factory=GatekeeperDefaults)
+    reasons: frozenset[Reason] = DEFAULT_REASONS
+    min_age: timedelta = timedelta(minutes=5)
+    exclude: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """Limits that abort or end a sweep before it can do much harm."""
+
+    max_deletions: int = 50  # 0 = unlimited
+    max_deletion_percent: float = 50.0  # of the Gatekeeper-generated objects listed; 0 = off
+    timeout: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything one sweep needs to know, validated."""
+
+    access: ClusterAccess = field(default_factory=ClusterAccess)
+    rules: Rules = field(default_factory=Rules)
+    guards: Guards = field(default_factory=Guards)
+    dry_run: bool = False
+    log_level: str = "info"
+    output: str = "json"
+    cluster_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.access.request_timeout <= 0:
+            raise SettingsError("--request-timeout must be greater than 0")
+        if not 1 <= self.access.page_size <= 10_000:
+            raise SettingsError("--page-size must be between 1 and 10000")
+        if self.access.qps <= 0 or self.access.burst < 1 or self.access.concurrency < 1:
+            raise SettingsError("--qps must be > 0, --burst and --concurrency >= 1")
+        if self.guards.max_deletions < 0:
+            raise SettingsError("--max-deletions must be 0 (unlimited) or more")
+        if not 0 <= self.guards.max_deletion_percent <= 100:
+            raise SettingsError("--max-deletion-percent must be between 0 and 100")
+        if self.guards.timeout <= timedelta(0):
+            raise SettingsError("--timeout must be greater than 0")
+        if self.rules.min_age < timedelta(0):
+            raise SettingsError("--min-age must not be negative")
+
+
+def compile_excludes(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Compile ``--exclude`` regular expressions, one clear error for a bad one."""
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise SettingsError(f"invalid --exclude {pattern!r}: {error}") from None
+    return tuple(compiled)

@@ -1,0 +1,148 @@
+"""One sweep, end to end: gather, plan, apply, report, and the exit code.
+
+The thin shell around the pure planner: it wires the stages in their one-way order and
+turns what happened into the documented exit code. Clocks, retry waits and the stop
+signal are injected so tests never wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sweeper.execute import Applier
+from sweeper.inventory import Inventory, discover_vap_version, gather
+from sweeper.kube import (
+    ApiError,
+    ConfigError,
+    KubeClient,
+    RateLimiter,
+    RetryPolicy,
+    SweepAborted,
+)
+from sweeper.plan import plan
+from sweeper.reasons import Action, Event, ExitCode
+from sweeper.report import Reporter
+from sweeper.settings import Settings
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What a sweep takes from the world, injectable for tests."""
+
+    now: Callable[[], datetime] = _utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep  # the rate limiter's waits
+    environ: Mapping[str, str] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    exit_code: int
+    error: str | None = None  # one line for stderr when the sweep failed as a whole
+    inventory: Inventory | None = None
+
+
+def run_sweep(
+    settings: Settings, *, reporter: Reporter, runtime: Runtime | None = None
+) -> SweepResult:
+    """Run one sweep and log exactly one summary line, whatever happens."""
+    runtime = runtime or Runtime()
+    started = runtime.monotonic()
+    reporter.event(
+        Event.SWEEP_STARTED,
+        "sweep started",
+        dry_run=settings.dry_run,
+        min_age_seconds=int(settings.rules.min_age.total_seconds()),
+        reasons=sorted(reason.value for reason in settings.rules.reasons),
+        insecure_skip_tls_verify=settings.access.insecure_skip_tls_verify,
+    )
+    if settings.access.insecure_skip_tls_verify:
+        reporter.event(
+            Event.SWEEP_STARTED, "TLS verification is off (--insecure-skip-tls-verify)", level=30
+        )
+    state: dict[str, Inventory | None] = {"inventory": None}
+
+    def finish(code: ExitCode, error: str | None = None, **extra: object) -> SweepResult:
+        elapsed = int((runtime.monotonic() - started) * 1000)
+        reporter.summary(
+            exit_code=int(code),
+            dry_run=settings.dry_run,
+            duration_ms=elapsed,
+            inventory=state["inventory"],
+            error=error,
+            **extra,
+        )
+        return SweepResult(int(code), error, state["inventory"])
+
+    try:
+        client = _connect(settings, runtime, started)
+    except ConfigError as error:
+        return finish(ExitCode.USAGE, str(error))
+    try:
+        version = discover_vap_version(client)
+        if version is None:
+            reporter.event(
+                Event.NOTHING_TO_DO,
+                "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
+            )
+            return finish(ExitCode.OK)
+        inventory = gather(client, vap_version=version)
+    except ApiError as error:
+        code = ExitCode.USAGE if error.status in (401, 403) else ExitCode.READ_FAILED
+        return finish(code, str(error))
+    except SweepAborted as error:
+        return finish(ExitCode.READ_FAILED, str(error), interrupted=True)
+    state["inventory"] = inventory
+    reporter.list_failures(inventory)
+    the_plan = plan(inventory, settings.rules, now=runtime.now())
+    reporter.planned(the_plan)
+    applier = Applier(
+        client, inventory=inventory, settings=settings, reporter=reporter, stop=runtime.stop
+    )
+    if applier.apply(the_plan) is not None:
+        return finish(ExitCode.GUARD, "deletion guard tripped; nothing was deleted")
+    undecided = any(v.action is Action.UNDECIDED for v in the_plan.verdicts)
+    counts = reporter.tally.counts
+    if applier.aborted is not None:
+        return finish(ExitCode.DELETE_FAILED, str(applier.aborted), interrupted=True)
+    if inventory.failed_lists or undecided:
+        return finish(
+            ExitCode.READ_FAILED,
+            "some objects could not be decided; see the undecided and list_failed lines",
+        )
+    if counts[Event.DELETE_FAILED.value]:
+        return finish(ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines")
+    return finish(ExitCode.OK)
+
+
+def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient:
+    from kubernetes.client import ApiClient
+
+    from sweeper.kube import load_configuration
+
+    configuration = load_configuration(settings.access, runtime.environ)
+    deadline = started + settings.guards.timeout.total_seconds()
+    return KubeClient(
+        ApiClient(configuration),
+        access=settings.access,
+        retry=runtime.retry,
+        deadline=deadline,
+        clock=runtime.monotonic,
+        stop=runtime.stop,
+        limiter=RateLimiter(
+            qps=settings.access.qps,
+            burst=settings.access.burst,
+            clock=runtime.monotonic,
+            sleep=runtime.sleep,
+        ),
+    )

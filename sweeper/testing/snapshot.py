@@ -1,0 +1,108 @@
+"""Build an ``Inventory`` from plain objects without HTTP, as ``gather`` would see them.
+
+For table and property tests of the pure planner: a cluster is a list of dicts, and
+``failed`` names the lists (``bindings``, ``policies``, ``crds``, ``template-crd``,
+``templates``, ``constraints/<lower kind>``) that should read as cut short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sweeper import gatekeeper as gk
+from sweeper.inventory import (
+    BINDING_KIND,
+    POLICY_KIND,
+    ConstraintRecord,
+    Inventory,
+    ListStatus,
+    Presence,
+    TemplateRecord,
+    admission_object,
+    constraint_kind,
+    constraint_record,
+    constraints_list_name,
+    template_record,
+)
+
+
+def snapshot(
+    objects: Iterable[dict[str, Any]], *, vap_version: str = "v1", failed: Iterable[str] = ()
+) -> Inventory:
+    """The inventory a complete gather of ``objects`` would produce, less ``failed`` lists."""
+    failed = set(failed)
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        by_kind.setdefault(str(obj.get("kind")), []).append(obj)
+    crds = {
+        crd.get("metadata", {}).get("name"): crd
+        for crd in by_kind.get("CustomResourceDefinition", [])
+    }
+    lists: dict[str, ListStatus] = {}
+
+    def status(name: str, count: int) -> bool:
+        ok = name not in failed
+        lists[name] = ListStatus(path=name, count=count if ok else 0,
+                                 error=None if ok else "injected failure")
+        return ok
+
+    bindings = [admission_object(BINDING_KIND, o) for o in by_kind.get(BINDING_KIND, [])]
+    policies = [admission_object(POLICY_KIND, o) for o in by_kind.get(POLICY_KIND, [])]
+    if not status("bindings", len(bindings)):
+        bindings = []
+    if not status("policies", len(policies)):
+        policies = []
+    described = {
+        entry.kind.lower(): entry
+        for entry in (constraint_kind(crd) for crd in crds.values())
+        if entry is not None
+    }
+    kinds = {kind: Presence.PRESENT for kind in described} if status("crds", len(described)) \
+        else {}
+    template_crd = Presence.PRESENT if gk.TEMPLATE_CRD_NAME in crds else Presence.ABSENT
+    if not status("template-crd", 1):
+        template_crd = Presence.UNKNOWN
+    templates: dict[str, TemplateRecord] = {}
+    if template_crd is Presence.PRESENT:
+        found = dict(template_record(o) for o in by_kind.get(gk.TEMPLATE_KIND, []))
+        templates = found if status("templates", len(found)) else {}
+    referenced = {o.owner.kind.lower() for o in bindings
+                  if o.owner and o.owner.group == gk.CONSTRAINTS_GROUP}
+    referenced |= {o.fingerprint[0] for o in bindings if o.fingerprint}
+    for kind in referenced - kinds.keys():
+        kinds[kind] = Presence.PRESENT if kind in described else Presence.ABSENT
+        if f"crd/{kind}" in failed:
+            kinds[kind] = Presence.UNKNOWN
+    constraints: dict[tuple[str, str], ConstraintRecord] = {}
+    for kind, entry in described.items():
+        if kinds.get(kind) is not Presence.PRESENT:
+            continue
+        found_constraints = dict(
+            constraint_record(entry.kind, o) for o in by_kind.get(entry.kind, [])
+        )
+        if status(constraints_list_name(kind), len(found_constraints)):
+            constraints.update(found_constraints)
+    return Inventory(
+        vap_version=vap_version,
+        bindings=tuple(bindings),
+        policies=tuple(policies),
+        lists=lists,
+        template_crd=template_crd,
+        kinds=kinds,
+        templates=templates,
+        constraints=constraints,
+        template_version="v1" if template_crd is Presence.PRESENT else None,
+        constraint_paths={kind: entry.path for kind, entry in described.items()},
+    )
+
+
+def stamp(obj: dict[str, Any], *, created: str = "2026-01-01T00:00:00Z") -> dict[str, Any]:
+    """Give ``obj`` the uid, resourceVersion and creationTimestamp a server would."""
+    import uuid
+
+    metadata = obj.setdefault("metadata", {})
+    metadata.setdefault("uid", str(uuid.uuid4()))
+    metadata.setdefault("resourceVersion", "1")
+    metadata.setdefault("creationTimestamp", created)
+    return obj
