@@ -75,8 +75,11 @@ class SweepRun:
 
 def settings_for(kubeconfig: str, **changes: Any) -> Settings:
     """Test settings: no min age; any field of Settings, Rules, Guards or ClusterAccess."""
-    groups = {"access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
-              "rules": Rules(min_age=timedelta(0)), "guards": Guards()}
+    groups = {
+        "access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
+        "rules": Rules(min_age=timedelta(0)),
+        "guards": Guards(),
+    }
     top: dict[str, Any] = {}
     for key, value in changes.items():
         for name, group in groups.items():
@@ -92,8 +95,13 @@ def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
     """Run one sweep in-process with a fake clock; returns its parsed JSON lines."""
     stream = io.StringIO()
     fake = FakeTime()
-    runtime = Runtime(now=lambda: now, monotonic=fake.monotonic, sleep=fake.sleep,
-                      retry=RetryPolicy(sleep=fake.sleep), environ={})
+    runtime = Runtime(
+        now=lambda: now,
+        monotonic=fake.monotonic,
+        sleep=fake.sleep,
+        retry=RetryPolicy(sleep=fake.sleep),
+        environ={},
+    )
     settings = settings_for(kubeconfig, **changes)
     reporter = Reporter(stream=stream, level=settings.log_level, cluster_name=settings.cluster_name)
     result = run_sweep(settings, reporter=reporter, runtime=runtime)

@@ -11,8 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sweeper.testing import FakeApiServer, RecordedRequest
+from sweeper.testing.api import builtin_types
+from sweeper.testing.store import Store
 
 ADM = "admissionregistration.k8s.io"
 VAPB_PATH = f"/apis/{ADM}/v1/validatingadmissionpolicybindings"
@@ -175,6 +179,28 @@ def test_expired_and_malformed_continue_answer_410(server: FakeApiServer) -> Non
     assert call(server, "GET", f"{VAPB_PATH}?limit=2&continue=garbage!")[0] == 410
     fresh = call(server, "GET", VAPB_PATH + "?limit=2")[2]["metadata"]["continue"]
     assert call(server, "GET", f"{VAPB_PATH}?limit=2&continue={fresh}")[0] == 200
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.sets(st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,8}[a-z0-9])?", fullmatch=True),
+                     max_size=25),
+       limit=st.integers(min_value=1, max_value=8))
+def test_pages_cover_every_name_once_in_order(names: set[str], limit: int) -> None:
+    store = Store(vap_versions=("v1",), clock=lambda: FIXED)
+    rt = next(t for t in builtin_types(("v1",)) if t.kind == "ValidatingAdmissionPolicyBinding")
+    for name in names:
+        store.create(binding(name))
+    seen: list[str] = []
+    query = {"limit": str(limit)}
+    while True:
+        page = store.list(rt, None, query)
+        assert len(page["items"]) <= limit
+        seen += [i["metadata"]["name"] for i in page["items"]]
+        if "continue" not in page["metadata"]:
+            break
+        assert page["metadata"]["remainingItemCount"] == len(names) - len(seen)
+        query = {"limit": str(limit), "continue": page["metadata"]["continue"]}
+    assert seen == sorted(names)
 
 
 @pytest.mark.parametrize(("selector", "expected"), [

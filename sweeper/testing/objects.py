@@ -95,7 +95,8 @@ def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bo
     if rego:
         code.append({"engine": "Rego", "source": {"rego": _REGO.format(package=kind.lower())}})
     target_list = [
-        {"target": ADMISSION_TARGET if i == 0 else f"target{i}.example.com", "code": code}
+        {"target": ADMISSION_TARGET if i == 0 else f"target{i}.example.com",
+         "code": deepcopy(code)}
         for i in range(targets)
     ]
     return deepcopy({
@@ -114,8 +115,8 @@ def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bo
 def template_crd() -> dict:
     """The CRD constrainttemplates.templates.gatekeeper.sh that installing Gatekeeper creates."""
     versions = [
-        {"name": version, "served": True, "storage": version == "v1", "schema": _OPEN_SCHEMA,
-         "subresources": {"status": {}}}
+        {"name": version, "served": True, "storage": version == "v1",
+         "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
         for version in ("v1", "v1beta1", "v1alpha1")
     ]
     return deepcopy({
@@ -138,7 +139,7 @@ def constraint_crd(template: dict) -> dict:
     plural = kind.lower()
     versions = [
         {"name": version, "served": True, "storage": version == "v1beta1",
-         "schema": _OPEN_SCHEMA, "subresources": {"status": {}}}
+         "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
         for version in ("v1beta1", "v1", "v1alpha1")
     ]
     return deepcopy({

@@ -29,8 +29,9 @@ def seed_sample_cluster(server: FakeApiServer, *, now: datetime | None = None) -
     # Wanted: kept.
     server.create(make.policy(labels, created=created))
     server.create(make.policy(repos, created=created))
-    owner_label = server.create(make.constraint("K8sRequiredLabels", "must-have-owner",
-                                                created=created))
+    owner_label = server.create(
+        make.constraint("K8sRequiredLabels", "must-have-owner", created=created)
+    )
     server.create(make.binding(owner_label, created=created))
     prod_repos = server.create(make.constraint("K8sAllowedRepos", "prod-repos", created=created))
     server.create(make.binding(prod_repos, created=created))
@@ -54,8 +55,13 @@ def seed_sample_cluster(server: FakeApiServer, *, now: datetime | None = None) -
     # not-wanted: the constraint's vap.k8s.io enforcement point was removed.
     audit = server.create(
         make.constraint(
-            "K8sAllowedRepos", "audit-only", enforcement_action="scoped", created=created,
-            scoped=[{"action": "warn", "enforcementPoints": [{"name": "validation.gatekeeper.sh"}]}],
+            "K8sAllowedRepos",
+            "audit-only",
+            enforcement_action="scoped",
+            created=created,
+            scoped=[
+                {"action": "warn", "enforcementPoints": [{"name": "validation.gatekeeper.sh"}]}
+            ],
         )
     )
     server.create(make.binding(audit, created=created, action="Warn"))

@@ -43,8 +43,9 @@ def snapshot(
 
     def status(name: str, count: int) -> bool:
         ok = name not in failed
-        lists[name] = ListStatus(path=name, count=count if ok else 0,
-                                 error=None if ok else "injected failure")
+        lists[name] = ListStatus(
+            path=name, count=count if ok else 0, error=None if ok else "injected failure"
+        )
         return ok
 
     bindings = [admission_object(BINDING_KIND, o) for o in by_kind.get(BINDING_KIND, [])]
@@ -58,8 +59,7 @@ def snapshot(
         for entry in (constraint_kind(crd) for crd in crds.values())
         if entry is not None
     }
-    kinds = {kind: Presence.PRESENT for kind in described} if status("crds", len(described)) \
-        else {}
+    kinds = {kind: Presence.PRESENT for kind in described} if status("crds", len(described)) else {}
     template_crd = Presence.PRESENT if gk.TEMPLATE_CRD_NAME in crds else Presence.ABSENT
     if not status("template-crd", 1):
         template_crd = Presence.UNKNOWN
@@ -67,8 +67,9 @@ def snapshot(
     if template_crd is Presence.PRESENT:
         found = dict(template_record(o) for o in by_kind.get(gk.TEMPLATE_KIND, []))
         templates = found if status("templates", len(found)) else {}
-    referenced = {o.owner.kind.lower() for o in bindings
-                  if o.owner and o.owner.group == gk.CONSTRAINTS_GROUP}
+    referenced = {
+        o.owner.kind.lower() for o in bindings if o.owner and o.owner.group == gk.CONSTRAINTS_GROUP
+    }
     referenced |= {o.fingerprint[0] for o in bindings if o.fingerprint}
     for kind in referenced - kinds.keys():
         kinds[kind] = Presence.PRESENT if kind in described else Presence.ABSENT

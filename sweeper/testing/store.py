@@ -1,4 +1,4 @@
-"""State behind the fake API server: resource types, stored objects, pagination and faults.
+"""State behind the fake API server: stored objects, resource table, pagination, faults.
 
 Contract: one lock guards everything; stored objects are private copies that are never
 mutated after insertion (a write replaces the dict), so readers may serialise them after

@@ -1,0 +1,157 @@
+"""The command line contract: options, env vars, exit codes, JSON-only stdout, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import NOW
+
+from sweeper import __version__
+from sweeper.cli import cli
+from sweeper.testing import FakeApiServer
+from sweeper.testing.sample import seed_sample_cluster
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env or {}, catch_exceptions=False)
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_sweep_stdout_is_json_lines_with_one_summary(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    result = invoke("sweep", "--kubeconfig", kubeconfig, "--min-age", "0")
+    assert result.exit_code == 0, result.stderr
+    lines = json_lines(result.stdout)
+    assert [line["event"] for line in lines].count("sweep_summary") == 1
+    assert lines[-1]["event"] == "sweep_summary" and lines[-1]["deleted"] == 6
+    for line in lines:
+        assert {"time", "level", "event", "sweep_id", "schema_version"} <= line.keys()
+        assert line["time"].endswith("Z")
+    assert result.stderr == ""
+
+
+def test_env_vars_set_options(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    env = {
+        "SWEEPER_KUBECONFIG": kubeconfig,
+        "SWEEPER_DRY_RUN": "true",
+        "SWEEPER_MIN_AGE": "0s",
+        "SWEEPER_CLUSTER_NAME": "edge",
+    }
+    result = invoke("sweep", env=env)
+    summary = json_lines(result.stdout)[-1]
+    assert result.exit_code == 0
+    assert summary["dry_run"] is True and summary["would_delete"] == 6
+    assert summary["cluster"] == "edge"
+    assert not [r for r in server.requests if r.method == "DELETE"]
+
+
+def test_reasons_and_include_unowned(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    result = invoke(
+        "sweep",
+        "--kubeconfig",
+        kubeconfig,
+        "--min-age",
+        "0",
+        "--dry-run",
+        "--reasons",
+        "owner-deleted",
+        "--include-unowned",
+    )
+    lines = json_lines(result.stdout)
+    would = {line["object_name"] for line in lines if line["event"] == "would_delete"}
+    assert would == {
+        "gatekeeper-k8srequiredlabels-must-have-team",
+        "gatekeeper-k8sdisallowedtags",
+        "gatekeeper-k8srequiredlabels-must-have-cost-center",
+    }
+    reported = {line["reason"] for line in lines if line["event"] == "reported"}
+    assert reported == {"not-wanted", "legacy-duplicate", "owner-kind-gone"}
+
+
+def test_exclude_regex(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    result = invoke(
+        "sweep",
+        "--kubeconfig",
+        kubeconfig,
+        "--min-age",
+        "0",
+        "--exclude",
+        "^gatekeeper-k8sdisallowedtags",
+    )
+    lines = json_lines(result.stdout)
+    excluded = {line["object_name"] for line in lines if line["event"] == "excluded"}
+    assert excluded == {"gatekeeper-k8sdisallowedtags", "gatekeeper-k8sdisallowedtags-no-latest"}
+    assert lines[-1]["deleted"] == 4
+
+
+def test_version() -> None:
+    result = invoke("version")
+    assert result.stdout == f"sweeper {__version__}\n"
+
+
+def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sweeper", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sweep", "--min-age", "five"], "invalid duration"),
+        (["sweep", "--log-level", "loud"], "'loud' is not one of"),
+        (["sweep", "--reasons", "everything"], "invalid --reasons"),
+        (["sweep", "--exclude", "("], "invalid --exclude"),
+        (["sweep", "--max-deletions", "-1"], "--max-deletions"),
+        (["sweep", "--no-such-flag"], "No such option"),
+        (["sweep", "--kubeconfig", "/nonexistent/kubeconfig"], "cannot read kubeconfig"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], needle: str) -> None:
+    done = run_main(*args)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sweeper: error: ")
+    assert needle in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_unreadable_kubeconfig_contents(tmp_path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text("{not: [valid")
+    done = run_main("sweep", "--kubeconfig", str(path))
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and "cannot load cluster configuration" in done.stderr
+    summary = json_lines(done.stdout)[-1]
+    assert summary["event"] == "sweep_summary" and summary["exit_code"] == 2
+
+
+def test_unreachable_server_is_one_line_and_exit_4(tmp_path) -> None:
+    with FakeApiServer() as gone:
+        path = gone.write_kubeconfig(tmp_path / "kubeconfig")
+    done = run_main("sweep", "--kubeconfig", path, "--request-timeout", "2s")
+    assert done.returncode == 4, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "connection error" in done.stderr
+
+
+def test_demo_runs_a_real_sweep() -> None:
+    done = run_main("demo")
+    assert done.returncode == 0, done.stderr
+    lines = json_lines(done.stdout)
+    assert lines[-1]["event"] == "sweep_summary" and lines[-1]["deleted"] == 6

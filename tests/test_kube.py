@@ -1,0 +1,221 @@
+"""The cluster-access layer against the fake API server: pagination, 410, retries, errors."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FakeTime
+from kubernetes.client import ApiClient
+
+from sweeper.kube import (
+    ApiError,
+    ConfigError,
+    DeadlineExceeded,
+    DeleteResult,
+    Interrupted,
+    KubeClient,
+    RateLimiter,
+    RetryPolicy,
+    load_configuration,
+)
+from sweeper.settings import ClusterAccess
+from sweeper.testing import FakeApiServer
+from sweeper.testing import objects as make
+
+BINDINGS = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"
+
+
+def client_for(kubeconfig: str, fake: FakeTime, **access: object) -> KubeClient:
+    settings = ClusterAccess(kubeconfig=kubeconfig, **access)
+    return KubeClient(
+        ApiClient(load_configuration(settings, environ={})),
+        access=settings,
+        retry=RetryPolicy(sleep=fake.sleep),
+        clock=fake.monotonic,
+        limiter=RateLimiter(qps=1000, burst=1000, clock=fake.monotonic, sleep=fake.sleep),
+    )
+
+
+def seed_bindings(server: FakeApiServer, count: int) -> None:
+    for index in range(count):
+        server.create(make.foreign_binding(f"b-{index:03d}", policy_name="p"))
+
+
+def names_of(client: KubeClient) -> list[str]:
+    return client.list(BINDINGS, transform=lambda obj: obj["metadata"]["name"])
+
+
+def test_list_follows_continue_tokens(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_bindings(server, 7)
+    client = client_for(kubeconfig, FakeTime(), page_size=3)
+    assert names_of(client) == [f"b-{i:03d}" for i in range(7)]
+    pages = [r for r in server.requests if r.verb == "list"]
+    assert [r.query.get("limit") for r in pages] == ["3", "3", "3"]
+    assert "continue" not in pages[0].query and "continue" in pages[1].query
+
+
+def test_list_restarts_from_scratch_on_410(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_bindings(server, 5)
+    server.on_request(
+        method="GET",
+        path="validatingadmissionpolicybindings$",
+        action=lambda s: s.expire_continue_tokens(),
+        times=2,
+    )
+    client = client_for(kubeconfig, FakeTime(), page_size=2)
+    assert names_of(client) == [f"b-{i:03d}" for i in range(5)]
+    starts = [r for r in server.requests if r.verb == "list" and "continue" not in r.query]
+    assert len(starts) == 2  # the first pass hit 410 on its second page
+
+
+def test_list_gives_up_after_repeated_410(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_bindings(server, 5)
+    server.on_request(
+        method="GET",
+        path="validatingadmissionpolicybindings$",
+        action=lambda s: s.expire_continue_tokens(),
+        times=None,
+    )
+    with pytest.raises(ApiError) as error:
+        names_of(client_for(kubeconfig, FakeTime(), page_size=2))
+    assert error.value.status == 410
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_retryable_statuses_are_retried(
+    server: FakeApiServer, kubeconfig: str, status: int
+) -> None:
+    seed_bindings(server, 1)
+    server.inject(path="validatingadmissionpolicybindings", status=status, times=2)
+    fake = FakeTime()
+    assert names_of(client_for(kubeconfig, fake)) == ["b-000"]
+    assert len(fake.sleeps) == 2 and all(0 <= s <= 10 for s in fake.sleeps)
+
+
+def test_retry_after_is_honoured_and_capped(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_bindings(server, 1)
+    server.inject(path="validatingadmissionpolicybindings", status=429, retry_after="7")
+    server.inject(path="validatingadmissionpolicybindings", status=429, retry_after="3600")
+    fake = FakeTime()
+    assert names_of(client_for(kubeconfig, fake)) == ["b-000"]
+    assert fake.sleeps == [7.0, 30.0]
+
+
+def test_dropped_connection_is_retried(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_bindings(server, 1)
+    server.inject(path="validatingadmissionpolicybindings", drop=True)
+    fake = FakeTime()
+    assert names_of(client_for(kubeconfig, fake)) == ["b-000"]
+    assert len(fake.sleeps) == 1
+
+
+def test_retries_are_bounded(server: FakeApiServer, kubeconfig: str) -> None:
+    server.inject(path="validatingadmissionpolicybindings", status=503, times=None)
+    fake = FakeTime()
+    with pytest.raises(ApiError) as error:
+        names_of(client_for(kubeconfig, fake))
+    assert error.value.status == 503
+    assert len(fake.sleeps) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_client_errors_are_not_retried(
+    server: FakeApiServer, kubeconfig: str, status: int
+) -> None:
+    server.inject(path="validatingadmissionpolicybindings", status=status, times=None)
+    fake = FakeTime()
+    with pytest.raises(ApiError) as error:
+        names_of(client_for(kubeconfig, fake))
+    assert error.value.status == status and fake.sleeps == []
+    assert "\n" not in str(error.value)
+
+
+def test_malformed_json_is_an_error_not_a_crash(server: FakeApiServer, kubeconfig: str) -> None:
+    server.inject(path="validatingadmissionpolicybindings", body=b'{"items": [', times=None)
+    with pytest.raises(ApiError, match="not valid JSON"):
+        names_of(client_for(kubeconfig, FakeTime()))
+
+
+def test_get_returns_none_on_404(server: FakeApiServer, kubeconfig: str) -> None:
+    assert client_for(kubeconfig, FakeTime()).get(f"{BINDINGS}/absent") is None
+
+
+def test_delete_outcomes(server: FakeApiServer, kubeconfig: str) -> None:
+    stored = server.create(make.foreign_binding("victim", policy_name="p"))
+    meta = stored["metadata"]
+    client = client_for(kubeconfig, FakeTime())
+    path = f"{BINDINGS}/victim"
+    assert (
+        client.delete(path, uid="other", resource_version=meta["resourceVersion"])
+        is DeleteResult.CONFLICT
+    )
+    assert client.delete(path, uid=meta["uid"], resource_version="1") is DeleteResult.CONFLICT
+    assert (
+        client.delete(path, uid=meta["uid"], resource_version=meta["resourceVersion"])
+        is DeleteResult.DELETED
+    )
+    assert (
+        client.delete(path, uid=meta["uid"], resource_version=meta["resourceVersion"])
+        is DeleteResult.GONE
+    )
+
+
+def test_request_timeout_is_a_retryable_error(server: FakeApiServer, kubeconfig: str) -> None:
+    server.inject(path="validatingadmissionpolicybindings", delay=0.5, times=None)
+    fake = FakeTime()
+    client = client_for(kubeconfig, fake, request_timeout=0.05)
+    client._retry = RetryPolicy(attempts=2, sleep=fake.sleep)
+    with pytest.raises(ApiError, match="connection error"):
+        names_of(client)
+
+
+def test_deadline_and_stop_end_requests(server: FakeApiServer, kubeconfig: str) -> None:
+    fake = FakeTime()
+    client = client_for(kubeconfig, fake)
+    client._deadline = fake.now
+    with pytest.raises(DeadlineExceeded):
+        names_of(client)
+    client._deadline = None
+    client._stop.set()
+    with pytest.raises(Interrupted):
+        names_of(client)
+    assert server.requests == []
+
+
+def test_rate_limiter_spaces_requests_after_the_burst() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(qps=10, burst=2, clock=fake.monotonic, sleep=fake.sleep)
+    for _ in range(5):
+        limiter.acquire()
+    assert fake.sleeps == pytest.approx([0.1, 0.1, 0.1])
+
+
+def test_missing_kubeconfig_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_configuration(ClusterAccess(kubeconfig=str(tmp_path / "nope")), environ={})
+
+
+def test_unknown_context_is_a_config_error(server: FakeApiServer, kubeconfig: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_configuration(ClusterAccess(kubeconfig=kubeconfig, context="nope"), environ={})
+    assert "\n" not in str(error.value)
+
+
+def test_kubeconfig_env_is_read_at_call_time(server: FakeApiServer, kubeconfig: str) -> None:
+    cfg = load_configuration(ClusterAccess(), environ={"KUBECONFIG": kubeconfig})
+    assert cfg.host == server.url and cfg.retries is False
+
+
+def test_in_cluster_config_is_used_in_a_pod(tmp_path, monkeypatch) -> None:
+    from kubernetes.config import incluster_config
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text("sa-token")
+    ca.write_text("not really a cert")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    cfg = load_configuration(ClusterAccess(), environ={"KUBERNETES_SERVICE_HOST": "127.0.0.1"})
+    assert cfg.host == "https://127.0.0.1:6443"
+    assert cfg.api_key["BearerToken"].lower() == "bearer sa-token"
+    assert cfg.refresh_api_key_hook is not None  # a rotated token is re-read
