@@ -138,6 +138,35 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Least severe log lines written.",
         ),
         option("--cluster-name", default=None, help="Adds a 'cluster' field to every log line."),
+        option(
+            "--output",
+            type=click.Choice(("json", "table")),
+            default="json",
+            help="JSON log lines, or an aligned table of verdicts and a summary for people.",
+        ),
+        option(
+            "--pushgateway-url",
+            default=None,
+            metavar="URL",
+            help="Push the sweep's gauges to this Prometheus Pushgateway at its end.",
+        ),
+        option(
+            "--notify-url",
+            default=None,
+            metavar="URL",
+            help="Slack-compatible webhook told about sweeps that deleted or failed something "
+            "(a secret: prefer the environment variable).",
+        ),
+        option(
+            "--events",
+            is_flag=True,
+            help="Create a Kubernetes Event per deleted object and per failed delete.",
+        ),
+        option(
+            "--events-namespace",
+            default=None,
+            help="Namespace of those Events (default: the pod's own, else gatekeeper-sweeper).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -199,6 +228,7 @@ def build_settings(options: dict[str, Any]) -> Any:
     from sweeper.settings import (
         ClusterAccess,
         Guards,
+        Notices,
         Rules,
         Settings,
         compile_excludes,
@@ -235,8 +265,15 @@ def build_settings(options: dict[str, Any]) -> Any:
             max_deletion_percent=options["max_deletion_percent"],
             timeout=options["timeout"],
         ),
+        notices=Notices(
+            pushgateway_url=options.get("pushgateway_url") or None,
+            notify_url=options.get("notify_url") or None,
+            events=bool(options.get("events")),
+            events_namespace=options.get("events_namespace") or None,
+        ),
         dry_run=options["dry_run"],
         log_level=options["log_level"],
+        output=options.get("output") or "json",
         cluster_name=options["cluster_name"],
     )
 
@@ -256,7 +293,9 @@ def _run(settings: Any) -> int:
 
     runtime = Runtime()
     restore = _stop_on_signals(runtime.stop)
-    reporter = Reporter(level=settings.log_level, cluster_name=settings.cluster_name)
+    reporter = Reporter(
+        level=settings.log_level, cluster_name=settings.cluster_name, output=settings.output
+    )
     try:
         result = run_sweep(settings, reporter=reporter, runtime=runtime)
     finally:

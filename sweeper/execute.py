@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sweeper import gatekeeper as gk
 from sweeper.inventory import BINDINGS, CRD_PATH, POLICIES, Inventory, admission_path
-from sweeper.kube import ApiError, DeleteResult, KubeClient, SweepAborted
+from sweeper.kube import ApiError, DeleteResult, Interrupted, KubeClient, SweepAborted
 from sweeper.plan import Plan, Recheck, Verdict, still_deletable
 from sweeper.reasons import Action, Event
 from sweeper.report import Reporter, names
@@ -127,7 +127,9 @@ class Applier:
 
     def _apply_one(self, verdict: Verdict) -> None:
         report = self.reporter.verdict
-        if self.stop.is_set() or self.aborted is not None:
+        if self.stop.is_set() and self.aborted is None:
+            self.aborted = Interrupted("stopped by a signal; the requests in flight finished")
+        if self.aborted is not None:
             report(
                 verdict,
                 Event.INTERRUPTED,

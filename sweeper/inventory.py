@@ -79,6 +79,7 @@ class ListStatus:
     path: str
     count: int = 0
     error: str | None = None
+    status: int | None = None  # the HTTP status that failed it, if one did
 
     @property
     def complete(self) -> bool:
@@ -164,6 +165,8 @@ def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
         for key, value in (("name", name), ("uid", uid), ("resourceVersion", rv))
         if not isinstance(value, str) or not value
     ]
+    if isinstance(name, str) and len(name) > gk.MAX_NAME_LENGTH:
+        problems.append(f"metadata.name is longer than {gk.MAX_NAME_LENGTH} characters")
     created = parse_timestamp(metadata.get("creationTimestamp"))
     if created is None:
         problems.append("metadata.creationTimestamp is missing or malformed")
@@ -279,7 +282,7 @@ class _Lister:
         try:
             items = self.client.list(path, label_selector=label_selector, transform=transform)
         except ApiError as error:
-            self.lists[name] = ListStatus(path=path, error=str(error))
+            self.lists[name] = ListStatus(path=path, error=str(error), status=error.status)
             return []
         self.lists[name] = ListStatus(path=path, count=len(items))
         return items
@@ -289,7 +292,7 @@ class _Lister:
         try:
             obj = self.client.get(path)
         except ApiError as error:
-            self.lists[name] = ListStatus(path=path, error=str(error))
+            self.lists[name] = ListStatus(path=path, error=str(error), status=error.status)
             return Presence.UNKNOWN, None
         self.lists[name] = ListStatus(path=path, count=0 if obj is None else 1)
         return (Presence.ABSENT, None) if obj is None else (Presence.PRESENT, obj)

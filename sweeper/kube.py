@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_LIST_RESTARTS = 3
+MAX_LIST_PAGES = 10_000
+MAX_LIST_ITEMS = 1_000_000  # bounds memory against a misbehaving server
 RETRY_AFTER_CAP_SECONDS = 30.0
 
 
@@ -44,18 +46,28 @@ class ApiError(Exception):
         status: int | None,
         message: str,
         retry_after: float | None = None,
+        transport: bool = False,
     ) -> None:
         self.verb = verb
         self.path = path
         self.status = status
         self.detail = message
         self.retry_after = retry_after
-        what = f"HTTP {status}" if status else "connection error"
+        self.transport = transport  # no HTTP answer: refused, dropped, timed out
+        what = f"HTTP {status}" if status else "connection error" if transport else "bad response"
         super().__init__(f"{verb} {path}: {what}: {message}")
 
     @property
     def retryable(self) -> bool:
-        return self.status is None or self.status in RETRYABLE_STATUSES
+        return self.transport or self.status in RETRYABLE_STATUSES
+
+
+class _RestartList(Exception):
+    """The pages of a list stopped describing one snapshot: list again from the start."""
+
+
+def _bad_response(verb: str, path: str, message: str) -> ApiError:
+    return ApiError(verb=verb, path=path, status=None, message=message)
 
 
 class SweepAborted(Exception):
@@ -194,23 +206,32 @@ class KubeClient:
         label_selector: str | None = None,
         transform: Callable[[dict[str, Any]], T],
     ) -> list[T]:
-        """Every item of a collection, page by page; restarts from scratch on 410 Gone."""
+        """Every item of a collection, page by page.
+
+        A list restarts from scratch when its continue token expires (410 Gone) or its
+        pages stop describing one snapshot; it fails rather than return a partial result.
+        """
         for _ in range(MAX_LIST_RESTARTS):
             try:
                 return [transform(item) for item in self._pages(path, label_selector)]
+            except _RestartList:
+                continue
             except ApiError as error:
                 if error.status != 410:
                     raise
         raise ApiError(
             verb="list",
             path=path,
-            status=410,
-            message=f"continue token expired {MAX_LIST_RESTARTS} times in a row",
+            status=None,
+            message=f"list restarted {MAX_LIST_RESTARTS} times (expired tokens or changing pages)",
         )
 
     def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
         token: str | None = None
-        while True:
+        snapshot: Any = None
+        seen_tokens: set[str] = set()
+        count = 0
+        for _ in range(MAX_LIST_PAGES):
             query: dict[str, str] = {"limit": str(self._page_size)}
             if label_selector:
                 query["labelSelector"] = label_selector
@@ -218,29 +239,29 @@ class KubeClient:
                 query["continue"] = token
             _, body = self._request("GET", path, verb="list", query=query)
             page = self._decode("list", path, body)
-            items = page.get("items")
-            metadata = page.get("metadata")
+            items, metadata = page.get("items"), page.get("metadata")
             if not isinstance(items, list) or not isinstance(metadata, dict):
-                raise ApiError(
-                    verb="list",
-                    path=path,
-                    status=None,
-                    message="response is not a list (no items or metadata)",
-                )
+                raise _bad_response("list", path, "response is not a list (no items or metadata)")
+            # Every page of one paginated list is cut from the same snapshot.
+            version = metadata.get("resourceVersion")
+            if token is None:
+                snapshot = version
+            elif version != snapshot:
+                raise _RestartList
+            count += len(items)
+            if count > MAX_LIST_ITEMS:
+                raise _bad_response("list", path, f"more than {MAX_LIST_ITEMS} items")
             for item in items:
-                if isinstance(item, dict):
-                    yield item
-                else:
-                    raise ApiError(
-                        verb="list", path=path, status=None, message="list item is not an object"
-                    )
+                if not isinstance(item, dict):
+                    raise _bad_response("list", path, "list item is not an object")
+                yield item
             token = metadata.get("continue") or None
             if token is None:
                 return
-            if not isinstance(token, str):
-                raise ApiError(
-                    verb="list", path=path, status=None, message="continue token is not a string"
-                )
+            if not isinstance(token, str) or token in seen_tokens:
+                raise _bad_response("list", path, "continue token is malformed or repeats")
+            seen_tokens.add(token)
+        raise _bad_response("list", path, f"more than {MAX_LIST_PAGES} pages")
 
     # --- writes --------------------------------------------------------------------------
 
@@ -260,19 +281,20 @@ class KubeClient:
             return DeleteResult.CONFLICT
         return DeleteResult.DELETED
 
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to the collection at ``path`` (rate-limited); the created object."""
+        _, data = self._request("POST", path, verb="create", body=body, limited=True)
+        return self._decode("create", path, data)
+
     # --- plumbing ------------------------------------------------------------------------
 
     def _decode(self, verb: str, path: str, body: bytes) -> dict[str, Any]:
         try:
             value = json.loads(body)
         except ValueError:
-            raise ApiError(
-                verb=verb, path=path, status=None, message="response is not valid JSON"
-            ) from None
+            raise _bad_response(verb, path, "response is not valid JSON") from None
         if not isinstance(value, dict):
-            raise ApiError(
-                verb=verb, path=path, status=None, message="response is not a JSON object"
-            )
+            raise _bad_response(verb, path, "response is not a JSON object")
         return value
 
     def _request(
@@ -343,15 +365,16 @@ class KubeClient:
             )
             data = response.read() or b""
         except urllib3.exceptions.HTTPError as error:
-            raise ApiError(verb=verb, path=path, status=None, message=one_line(error)) from None
-        except Exception as error:
-            # The client turns TLS failures into ApiException(status=0): not retryable.
-            status = getattr(error, "status", None)
             raise ApiError(
-                verb=verb,
-                path=path,
-                status=status or 0,
-                message=one_line(getattr(error, "reason", None) or error),
+                verb=verb, path=path, status=None, message=one_line(error), transport=True
+            ) from None
+        except Exception as error:
+            # The client turns TLS failures into ApiException(status=0, reason="SSLError\n..."):
+            # a certificate problem does not heal by retrying.
+            reason = " ".join(str(getattr(error, "reason", None) or error).split())
+            raise ApiError(
+                verb=verb, path=path, status=None, message=f"TLS or connection setup failed: "
+                f"{reason[:300]}"
             ) from None
         status = int(response.status)
         if 200 <= status < 300 or status in allow:

@@ -72,6 +72,10 @@ class Event(enum.StrEnum):
     REPORTED = "reported"
     GUARD_TRIPPED = "guard_tripped"
     INTERRUPTED = "interrupted"
+    TLS_VERIFY_OFF = "tls_verify_off"
+    METRICS_PUSH_FAILED = "metrics_push_failed"
+    NOTIFY_FAILED = "notify_failed"
+    KUBE_EVENTS_FAILED = "kube_events_failed"
     SWEEP_SUMMARY = "sweep_summary"
 
 

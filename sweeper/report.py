@@ -12,16 +12,19 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
 from sweeper.inventory import Inventory
-from sweeper.plan import Plan, Verdict
+from sweeper.plan import Owner, Plan, Verdict
 from sweeper.reasons import DELETE_REASONS, Action, Event, Reason
+
+if TYPE_CHECKING:
+    from sweeper.table import TableView
 
 SCHEMA_VERSION = 1
 LOGGER_NAME = "sweeper"
@@ -38,6 +41,14 @@ class _Formatter(JsonFormatter):
     ) -> None:
         super().add_fields(log_data, record, message_dict)
         log_data["level"] = record.levelname.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one per-object line said: its event and the verdict it was about."""
+
+    event: Event
+    verdict: Verdict
 
 
 @dataclass
@@ -62,9 +73,20 @@ class Reporter:
         level: str = "info",
         cluster_name: str | None = None,
         sweep_id: str | None = None,
+        output: str = "json",
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.sweep_id = sweep_id or uuid.uuid4().hex[:12]
         self.tally = Tally()
+        self.outcomes: list[Outcome] = []  # every per-object line, for notices and the table
+        self._outcomes_lock = threading.Lock()
+        self._table: TableView | None = None
+        if output == "table":
+            from sweeper.table import TableView
+
+            self._table = TableView(
+                stream or sys.stdout, cluster_name=cluster_name, now=now or _utc_now
+            )
         static: dict[str, Any] = {"sweep_id": self.sweep_id, "schema_version": SCHEMA_VERSION}
         if cluster_name:
             static["cluster"] = cluster_name
@@ -86,8 +108,11 @@ class Reporter:
     def event(
         self, event: Event, message: str, *, level: int = logging.INFO, **fields: Any
     ) -> None:
-        """One log line for ``event``."""
-        if self._logger.isEnabledFor(level):
+        """One log line for ``event`` (or, with ``--output table``, material for the table)."""
+        if self._table is not None:
+            enabled = self._logger.isEnabledFor(level)
+            self._table.add(event, message, level=level, enabled=enabled, fields=fields)
+        elif self._logger.isEnabledFor(level):
             self._logger.log(level, message, extra={"event": event.value, **fields})
 
     def close(self) -> None:
@@ -107,6 +132,8 @@ class Reporter:
     ) -> None:
         """A line about one object, with its kind, name, uid, reason and owner."""
         self.tally.add(event.value)
+        with self._outcomes_lock:
+            self.outcomes.append(Outcome(event, verdict))
         self.event(event, message, level=level, **object_fields(verdict), **fields)
 
     def planned(self, plan: Plan) -> None:
@@ -135,7 +162,13 @@ class Reporter:
 
     # --- the summary ---------------------------------------------------------------------
 
-    def summary(
+    def summary(self, **values: Any) -> None:
+        """The one ``sweep_summary`` line that ends every sweep."""
+        fields = self.summary_fields(**values)
+        level = logging.INFO if fields["exit_code"] == 0 else logging.ERROR
+        self.event(Event.SWEEP_SUMMARY, "sweep finished", level=level, **fields)
+
+    def summary_fields(
         self,
         *,
         exit_code: int,
@@ -144,8 +177,8 @@ class Reporter:
         inventory: Inventory | None,
         error: str | None = None,
         **extra: Any,
-    ) -> None:
-        """The one ``sweep_summary`` line that ends every sweep."""
+    ) -> dict[str, Any]:
+        """The fields of the ``sweep_summary`` line, from the counts so far."""
         counts = self.tally.counts
         fields: dict[str, Any] = {
             "exit_code": exit_code,
@@ -178,8 +211,7 @@ class Reporter:
         if error:
             fields["error"] = error
         fields.update(extra)
-        level = logging.INFO if exit_code == 0 else logging.ERROR
-        self.event(Event.SWEEP_SUMMARY, "sweep finished", level=level, **fields)
+        return fields
 
 
 _HOLD_MESSAGES = {
@@ -188,6 +220,10 @@ _HOLD_MESSAGES = {
     Event.REPORTED.value: "reason not selected by --reasons; kept",
 }
 _SKIP_EVENTS = (Event.TOO_YOUNG, Event.EXCLUDED, Event.OWNER_BACK, Event.CONFLICT)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _snake(reason: Reason) -> str:
@@ -207,9 +243,17 @@ def object_fields(verdict: Verdict) -> dict[str, Any]:
     if verdict.owner is not None:
         fields["owner_kind"] = verdict.owner.kind
         fields["owner_name"] = verdict.owner.name
+        fields["template"] = template_of(verdict.owner)
     if obj.created is not None:
         fields["object_created"] = obj.created.strftime("%Y-%m-%dT%H:%M:%SZ")
     return fields
+
+
+def template_of(owner: Owner) -> str:
+    """The ConstraintTemplate behind an owner: a policy's owner, or a binding's owner kind."""
+    if owner.kind.lower() == "constrainttemplate":
+        return owner.name
+    return owner.kind.lower()  # Gatekeeper names a template lower(kind) of its constraints
 
 
 def names(verdicts: Iterable[Verdict], limit: int = 20) -> list[str]:

@@ -85,12 +85,26 @@ class Guards:
 
 
 @dataclass(frozen=True, slots=True)
+class Notices:
+    """Where a sweep's outcome goes besides its log lines; every one is opt-in."""
+
+    pushgateway_url: str | None = None
+    notify_url: str | None = field(default=None, repr=False)  # a secret: never logged
+    events: bool = False  # Kubernetes Events for deletions and failed deletions
+    events_namespace: str | None = None  # None: the pod's namespace, else gatekeeper-sweeper
+
+
+OUTPUTS = ("json", "table")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything one sweep needs to know, validated."""
 
     access: ClusterAccess = field(default_factory=ClusterAccess)
     rules: Rules = field(default_factory=Rules)
     guards: Guards = field(default_factory=Guards)
+    notices: Notices = field(default_factory=Notices)
     dry_run: bool = False
     log_level: str = "info"
     output: str = "json"
@@ -111,6 +125,15 @@ class Settings:
             raise SettingsError("--timeout must be greater than 0")
         if self.rules.min_age < timedelta(0):
             raise SettingsError("--min-age must not be negative")
+        if self.output not in OUTPUTS:
+            raise SettingsError(f"--output must be one of {', '.join(OUTPUTS)}")
+        for name, url in (
+            ("--pushgateway-url", self.notices.pushgateway_url),
+            ("--notify-url", self.notices.notify_url),
+        ):
+            # The message never repeats the URL: the webhook's path is its secret.
+            if url is not None and not re.match(r"https?://[^/\s]+", url):
+                raise SettingsError(f"{name} must be an http:// or https:// URL")
 
 
 def compile_excludes(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sweeper.execute import Applier
 from sweeper.inventory import Inventory, discover_vap_version, gather
@@ -23,6 +24,7 @@ from sweeper.kube import (
     RetryPolicy,
     SweepAborted,
 )
+from sweeper.notices import SERVICEACCOUNT_NAMESPACE_FILE, SweepEnd, announce
 from sweeper.plan import plan
 from sweeper.reasons import Action, Event, ExitCode
 from sweeper.report import Reporter
@@ -43,6 +45,7 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep  # the rate limiter's waits
     environ: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    namespace_file: str = SERVICEACCOUNT_NAMESPACE_FILE  # the pod's namespace, for --events
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,13 @@ def run_sweep(
     )
     if settings.access.insecure_skip_tls_verify:
         reporter.event(
-            Event.SWEEP_STARTED, "TLS verification is off (--insecure-skip-tls-verify)", level=30
+            Event.TLS_VERIFY_OFF, "TLS verification is off (--insecure-skip-tls-verify)", level=30
         )
-    state: dict[str, Inventory | None] = {"inventory": None}
+    state: dict[str, Any] = {"inventory": None, "client": None}
 
     def finish(code: ExitCode, error: str | None = None, **extra: object) -> SweepResult:
         elapsed = int((runtime.monotonic() - started) * 1000)
-        reporter.summary(
+        values: dict[str, Any] = dict(
             exit_code=int(code),
             dry_run=settings.dry_run,
             duration_ms=elapsed,
@@ -82,12 +85,28 @@ def run_sweep(
             error=error,
             **extra,
         )
+        # Metrics, Events and the notification go out before the summary, which stays last.
+        end = SweepEnd(
+            summary=reporter.summary_fields(**values),
+            outcomes=tuple(reporter.outcomes),
+            finished=runtime.now(),
+            cluster=settings.cluster_name,
+        )
+        announce(
+            settings,
+            reporter=reporter,
+            end=end,
+            client=state["client"],
+            namespace_file=runtime.namespace_file,
+        )
+        reporter.summary(**values)
         return SweepResult(int(code), error, state["inventory"])
 
     try:
         client = _connect(settings, runtime, started)
     except ConfigError as error:
         return finish(ExitCode.USAGE, str(error))
+    state["client"] = client
     try:
         version = discover_vap_version(client)
         if version is None:
@@ -109,20 +128,36 @@ def run_sweep(
     applier = Applier(
         client, inventory=inventory, settings=settings, reporter=reporter, stop=runtime.stop
     )
-    if applier.apply(the_plan) is not None:
-        return finish(ExitCode.GUARD, "deletion guard tripped; nothing was deleted")
+    trip = applier.apply(the_plan)
+    denied = [s.error for s in inventory.failed_lists if s.status in (401, 403)]
     undecided = any(v.action is Action.UNDECIDED for v in the_plan.verdicts)
-    counts = reporter.tally.counts
-    if applier.aborted is not None:
-        return finish(ExitCode.DELETE_FAILED, str(applier.aborted), interrupted=True)
-    if inventory.failed_lists or undecided:
-        return finish(
-            ExitCode.READ_FAILED,
-            "some objects could not be decided; see the undecided and list_failed lines",
+    code, error = outcome(
+        denied=denied[0] if denied else None,
+        guard_tripped=trip is not None,
+        aborted=str(applier.aborted) if applier.aborted else None,
+        unread=bool(inventory.failed_lists) or undecided,
+        failed=bool(reporter.tally.counts[Event.DELETE_FAILED.value]),
+    )
+    return finish(code, error, **({"interrupted": True} if applier.aborted else {}))
+
+
+def outcome(
+    *, denied: str | None, guard_tripped: bool, aborted: str | None, unread: bool, failed: bool
+) -> tuple[ExitCode, str | None]:
+    """The exit code of a sweep that got to apply, and its one-line error; first match wins."""
+    if denied:  # credentials or RBAC: a configuration error, not a flaky cluster
+        return ExitCode.USAGE, denied
+    if guard_tripped:
+        return ExitCode.GUARD, "deletion guard tripped; nothing was deleted"
+    if aborted:
+        return ExitCode.DELETE_FAILED, aborted
+    if unread:
+        return ExitCode.READ_FAILED, (
+            "some objects could not be decided; see the undecided and list_failed lines"
         )
-    if counts[Event.DELETE_FAILED.value]:
-        return finish(ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines")
-    return finish(ExitCode.OK)
+    if failed:
+        return ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines"
+    return ExitCode.OK, None
 
 
 def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient:

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from sweeper import logschema
 from sweeper.kube import RetryPolicy
 from sweeper.report import Reporter
-from sweeper.settings import ClusterAccess, Guards, Rules, Settings
+from sweeper.settings import ClusterAccess, Guards, Notices, Rules, Settings
 from sweeper.sweep import Runtime, SweepResult, run_sweep
 from sweeper.testing import FakeApiServer
 
@@ -79,6 +80,7 @@ def settings_for(kubeconfig: str, **changes: Any) -> Settings:
         "access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
         "rules": Rules(min_age=timedelta(0)),
         "guards": Guards(),
+        "notices": Notices(),
     }
     top: dict[str, Any] = {}
     for key, value in changes.items():
@@ -107,4 +109,6 @@ def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
     result = run_sweep(settings, reporter=reporter, runtime=runtime)
     reporter.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for line in lines:
+        logschema.check(line)  # every line any test produces conforms to docs/logging.md
     return SweepRun(result, lines, fake)

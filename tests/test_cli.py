@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import NOW
 
-from sweeper import __version__
+from sweeper import __version__, logschema
 from sweeper.cli import cli
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
@@ -21,7 +21,10 @@ def invoke(*args: str, env: dict[str, str] | None = None):
 
 
 def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
+    lines = [json.loads(line) for line in text.splitlines()]
+    for line in lines:
+        logschema.check(line)  # the documented schema (docs/logging.md)
+    return lines
 
 
 def test_sweep_stdout_is_json_lines_with_one_summary(

@@ -36,8 +36,9 @@ def snapshot(
     for obj in objects:
         by_kind.setdefault(str(obj.get("kind")), []).append(obj)
     crds = {
-        crd.get("metadata", {}).get("name"): crd
+        crd["metadata"].get("name"): crd
         for crd in by_kind.get("CustomResourceDefinition", [])
+        if isinstance(crd.get("metadata"), dict)
     }
     lists: dict[str, ListStatus] = {}
 

@@ -1,0 +1,446 @@
+"""Benchmark of the sweeper at fleet scale (issue 7). Not part of the test suite.
+
+    python bench/run.py [--sizes 1000,10000,50000] [--quick] [--profile] [--json PATH]
+
+For each size a generated Gatekeeper cluster (100 constraint kinds, 1% leftovers) is
+seeded into a FakeApiServer running in its own process (bench/serve.py), and the real
+sweeper runs against it as a subprocess; its CPU time and peak RSS come from os.wait4 on
+that one child. The naive baseline (bench/naive.py) runs on an identical cluster. Planner
+time is measured in this process: gather once, then plan() timed with perf_counter (best
+of 3). Targets are printed, never asserted. Everything talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PY = sys.executable
+PAGE_SIZE = 500
+CHILD_TIMEOUT = 300.0  # seconds; no single child may run longer
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+class Server:
+    """bench/serve.py in its own process, driven over stdin/stdout JSON lines."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [PY, str(BENCH / "serve.py"), *args], cwd=ROOT, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench/serve.py exited with {self.proc.wait(timeout=10)}")
+        return json.loads(line)
+
+    def command(self, text: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=15)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ChildRun:
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: list[str], *, timeout: float = CHILD_TIMEOUT) -> ChildRun:
+    """Run one child; wall time, and CPU and peak RSS of that child alone (os.wait4)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWEEPER_", "KUBECONFIG"))}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, env=env)
+        killer = threading.Timer(timeout, proc.kill)  # bounds every child
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                        proc.returncode, out.read(), err.read())
+
+
+def sweep_argv(kubeconfig: str, *extra: str) -> list[str]:
+    return [PY, "-m", "sweeper", "sweep", "--kubeconfig", kubeconfig, "--min-age", "0",
+            "--max-deletions", "0", "--max-deletion-percent", "0", "--qps", "1000",
+            "--burst", "1000", *extra]
+
+
+def summary_of(stdout: str) -> dict[str, Any]:
+    for line in reversed(stdout.splitlines()):
+        if '"sweep_summary"' in line:
+            return json.loads(line)
+    return {}
+
+
+# --- expectations --------------------------------------------------------------------------
+
+
+def pages(count: int, size: int = PAGE_SIZE) -> int:
+    return max(1, math.ceil(count / size))
+
+
+def expected_requests(shape: dict[str, Any]) -> dict[str, int]:
+    """What the "fewest requests" rule allows for a seeded cluster."""
+    candidates = sum(shape["candidates"].values())
+    lists = pages(shape["bindings"]) + pages(shape["policies"]) + pages(shape["labelled_crds"])
+    if shape["template_crd"]:
+        lists += pages(shape["templates"]) + sum(pages(n) for n in shape["constraints_per_kind"])
+    # GETs: the template CRD (presence and served version), one per absent referenced
+    # constraint CRD (proof of absence), one re-check per candidate.
+    gets = 1 + shape["absent_kinds"] + candidates
+    return {"discovery": 1, "list": lists, "get": gets, "delete": candidates,
+            "total": 1 + lists + gets + candidates}
+
+
+# --- in-process planner probe ------------------------------------------------------------
+
+
+def probe(info: dict[str, Any]) -> dict[str, float]:
+    """Gather once, time plan() (best of 3), and split the bindings' gather cost."""
+    import json as _json
+
+    import urllib3
+    from kubernetes.client import ApiClient
+
+    from sweeper import cli
+    from sweeper.inventory import BINDING_KIND, admission_object, discover_vap_version, gather
+    from sweeper.kube import KubeClient, load_configuration
+    from sweeper.plan import plan
+
+    ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])
+    settings = cli.build_settings(ctx.params)
+    client = KubeClient(ApiClient(load_configuration(settings.access)), access=settings.access)
+    started = time.perf_counter()
+    inventory = gather(client, vap_version=discover_vap_version(client) or "v1")
+    gather_s = time.perf_counter() - started
+    now = datetime.now(UTC)
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = plan(inventory, settings.rules, now=now)
+        best = min(best, time.perf_counter() - t0)
+    judged = len(result.verdicts)
+    # The bindings list, split: HTTP (server included), json.loads, record construction.
+    http = urllib3.PoolManager()
+    headers = {"Authorization": f"Bearer {info['token']}", "Accept": "application/json"}
+    url = f"{info['url']}/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"
+    bodies, token = [], None
+    t0 = time.perf_counter()
+    for _ in range(10_000):  # bounded: at most 10,000 pages
+        query = f"?limit={PAGE_SIZE}" + (f"&continue={token}" if token else "")
+        bodies.append(http.request("GET", url + query, headers=headers).data)
+        token = _json.loads(bodies[-1])["metadata"].get("continue")
+        if not token:
+            break
+    fetch_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    decoded = [_json.loads(body) for body in bodies]
+    loads_s = time.perf_counter() - t0
+    items = [item for page in decoded for item in page["items"]]
+    t0 = time.perf_counter()
+    for item in items:
+        admission_object(BINDING_KIND, item)
+    record_s = time.perf_counter() - t0
+    n = max(1, len(items))
+    return {"gather_s": gather_s, "plan_s": best, "judged": judged,
+            "plan_per_s": judged / best if best else math.inf,
+            "bytes_per_binding": sum(map(len, bodies)) / n,
+            "fetch_us": fetch_s / n * 1e6, "loads_us": loads_s / n * 1e6,
+            "record_us": record_s / n * 1e6}
+
+
+# --- measurements --------------------------------------------------------------------------
+
+
+def measure_size(size: int, *, naive: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"size": size}
+    with Server("--bindings", str(size)) as server:
+        info, shape = server.info, server.info["shape"]
+        result["seed_s"] = info["seed_seconds"]
+        result["expected"] = expected_requests(shape)
+        result["probe"] = probe(info)
+        server.command("reset")
+        run = run_child(sweep_argv(info["kubeconfig"]))
+        stats = server.command("stats")
+    summary = summary_of(run.stdout)
+    listed = sum(summary.get(k, 0) for k in (
+        "listed_bindings", "listed_policies", "listed_templates", "listed_constraints"))
+    result["sweeper"] = {"wall": run.wall, "cpu": run.cpu, "rss_mb": run.maxrss_mb,
+                         "code": run.code, "verbs": stats["verbs"], "total": stats["total"],
+                         "listed": listed, "deleted": summary.get("deleted"),
+                         "candidates": summary.get("candidates"),
+                         "stderr": run.stderr.strip()[-300:]}
+    if naive:
+        with Server("--bindings", str(size)) as server:
+            server.command("reset")
+            run = run_child([PY, str(BENCH / "naive.py"), server.info["kubeconfig"]])
+            stats = server.command("stats")
+        out = json.loads(run.stdout.strip().splitlines()[-1]) if run.code == 0 else {}
+        result["naive"] = {"wall": run.wall, "cpu": run.cpu, "rss_mb": run.maxrss_mb,
+                           "code": run.code, "verbs": stats["verbs"], "total": stats["total"],
+                           "deleted": out.get("deleted"), "stderr": run.stderr.strip()[-300:]}
+    return result
+
+
+def measure_ratelimit(qps: float, deletions: int) -> dict[str, Any]:
+    with Server("--scenario", "ratelimit", "--deletions", str(deletions)) as server:
+        server.command("reset")
+        argv = sweep_argv(server.info["kubeconfig"])
+        argv[argv.index("--qps") + 1], argv[argv.index("--burst") + 1] = str(qps), "1"
+        run = run_child(argv)
+        stats = server.command("stats")
+    summary = summary_of(run.stdout)
+    window = (stats["apply_last"] or 0) - (stats["apply_first"] or 0)
+    limited = stats["apply_requests"]
+    return {"qps": qps, "deleted": summary.get("deleted"), "limited": limited, "window": window,
+            "code": run.code, "vs_deletions": window / (deletions / qps),
+            "vs_limited": window / max(1e-9, (limited - 1) / qps)}
+
+
+def importtime_top(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
+    run = run_child([PY, "-X", "importtime", *argv])
+    rows = []
+    for line in run.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, self_us, cumulative, name = (part for part in line.replace("import time:", "|", 1)
+                                        .split("|"))
+        if not name.startswith("  "):  # top level: what the entry point itself imported
+            rows.append((name.strip(), int(cumulative) / 1000))
+    return sorted(rows, key=lambda row: -row[1])[:count]
+
+
+def measure_startup(repeats: int) -> dict[str, Any]:
+    def median_wall(argv: list[str]) -> tuple[float, float]:
+        runs = [run_child(argv) for _ in range(repeats)]
+        return (statistics.median(r.wall for r in runs), statistics.median(r.maxrss_mb
+                                                                            for r in runs))
+
+    bare, bare_rss = median_wall([PY, "-c", "pass"])
+    version, version_rss = median_wall([PY, "-m", "sweeper", "version"])
+    with Server("--scenario", "empty") as server:
+        kubeconfig = server.info["kubeconfig"]
+        empty, empty_rss = median_wall(sweep_argv(kubeconfig))
+        empty_cpu = statistics.median(run_child(sweep_argv(kubeconfig)).cpu
+                                      for _ in range(repeats))
+        server.command("reset")
+        run_child(sweep_argv(kubeconfig))
+        empty_requests = server.command("stats")["verbs"]
+        sweep_imports = importtime_top(sweep_argv(kubeconfig)[1:])
+    return {"bare": bare, "bare_rss": bare_rss, "version": version, "version_rss": version_rss,
+            "empty": empty, "empty_rss": empty_rss, "empty_cpu": empty_cpu,
+            "empty_requests": empty_requests,
+            "version_imports": importtime_top(["-m", "sweeper", "version"]),
+            "sweep_imports": sweep_imports}
+
+
+def profile_sweep(size: int, top: int = 25) -> str:
+    import pstats
+
+    with Server("--bindings", str(size)) as server, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sweep.prof"
+        argv = sweep_argv(server.info["kubeconfig"])
+        run_child([PY, "-m", "cProfile", "-o", str(out), *argv[1:]])
+        import io
+
+        text = io.StringIO()
+        stats = pstats.Stats(str(out), stream=text)
+        stats.sort_stats("tottime").print_stats(top)
+        return text.getvalue()
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, text=True,
+                             capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        rev = "unknown"
+    return (f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()} "
+            f"({platform.python_implementation()}), {platform.system()} {platform.release()}")
+
+
+def mark(ok: bool) -> str:
+    return "MET   " if ok else "MISSED"
+
+
+def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, Any]) -> list[str]:
+    lines = [f"machine: {machine()}", ""]
+    lines.append("== per size (sweeper subprocess; server in its own process) ==")
+    for r in sizes:
+        s, p, e = r["sweeper"], r["probe"], r["expected"]
+        per_obj = s["listed"] or 1
+        lines += [
+            f"-- {r['size']:,} bindings: listed {s['listed']:,} objects, candidates "
+            f"{s['candidates']}, deleted {s['deleted']}, exit {s['code']}"
+            + (f", stderr: {s['stderr']}" if s["stderr"] else ""),
+            f"   requests measured {s['total']:>6}  {json.dumps(s['verbs'], sort_keys=True)}",
+            f"   requests expected {e['total']:>6}  "
+            f"{json.dumps({k: v for k, v in e.items() if k != 'total'}, sort_keys=True)}"
+            + ("   OK: identical" if all(s["verbs"].get(k, 0) == v for k, v in e.items()
+                                        if k != "total") and s["total"] == e["total"]
+               else "   DIFFERENCE (see verbs)"),
+            f"   wall {s['wall']:.2f} s = {s['wall'] / per_obj * 1e6:.1f} us/object; "
+            f"CPU {s['cpu']:.2f} s = {s['cpu'] / per_obj * 1e6:.1f} us/object "
+            f"(CPU/wall {s['cpu'] / s['wall']:.2f}); {per_obj / s['wall']:,.0f} objects/s",
+            f"   peak RSS {s['rss_mb']:.1f} MB "
+            f"(+{(s['rss_mb'] - start['empty_rss']) * 1024 / per_obj:.2f} KB/object over the "
+            f"empty-cluster sweep's {start['empty_rss']:.1f} MB)",
+            f"   planner (in-process, best of 3): {p['plan_s'] * 1e3:.1f} ms for {p['judged']:,}"
+            f" VAPs+VAPBs = {p['plan_per_s']:,.0f} objects/s "
+            f"({p['plan_s'] / s['wall'] * 100:.1f}% of the sweep's wall time)",
+            f"   gather of bindings, per binding ({p['bytes_per_binding']:.0f} B of JSON): "
+            f"HTTP+server {p['fetch_us']:.1f} us, json.loads {p['loads_us']:.1f} us, "
+            f"admission_object {p['record_us']:.1f} us",
+        ]
+        if "naive" in r:
+            n = r["naive"]
+            lines.append(
+                f"   naive: wall {n['wall']:.2f} s, CPU {n['cpu']:.2f} s, peak RSS "
+                f"{n['rss_mb']:.1f} MB, requests {n['total']} {json.dumps(n['verbs'], sort_keys=True)}"
+                f", deleted {n['deleted']}, exit {n['code']}"
+                + (f", stderr: {n['stderr']}" if n["stderr"] else ""))
+            lines.append(
+                f"   sweeper vs naive: {n['wall'] / s['wall']:.1f}x faster (wall), "
+                f"{n['cpu'] / s['cpu']:.1f}x less CPU, {n['total'] / s['total']:.1f}x fewer "
+                f"requests, RSS x{s['rss_mb'] / n['rss_mb']:.2f}")
+    lines += [
+        "", "== rate limit: 1,000 owner-deleted bindings, --qps "
+        f"{rate['qps']:g} --burst 1 --concurrency 4 ==",
+        f"   deleted {rate['deleted']}, exit {rate['code']}; {rate['limited']} rate-limited "
+        f"requests (re-check GET + DELETE) in the apply phase",
+        f"   apply window / (1000/Q)            = {rate['vs_deletions']:.3f}",
+        f"   apply window / ((requests-1)/Q)     = {rate['vs_limited']:.3f}",
+        "", "== start-up (median of repeats; ratios to a bare `python -c pass` "
+        f"= {start['bare'] * 1e3:.0f} ms, {start['bare_rss']:.1f} MB) ==",
+        f"   sweeper version        x{start['version'] / start['bare']:.1f} wall, "
+        f"RSS {start['version_rss']:.1f} MB",
+        f"   empty-cluster sweep    x{start['empty'] / start['bare']:.1f} wall, "
+        f"RSS {start['empty_rss']:.1f} MB, CPU {start['empty_cpu']:.2f} s, requests "
+        f"{json.dumps(start['empty_requests'], sort_keys=True)}",
+        "   top importers, `sweeper version` (cumulative ms): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in start["version_imports"]),
+        "   top importers, empty sweep (cumulative ms): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in start["sweep_imports"]),
+    ]
+    lines += ["", "== targets (printed, not asserted) =="]
+    planning = min(r["probe"]["plan_per_s"] for r in sizes)
+    lines.append(f"   {mark(planning >= 200_000)} planning throughput >= 200,000 objects/s: "
+                 f"lowest {planning:,.0f}/s")
+    ten = next((r for r in sizes if r["size"] == 10_000 and "naive" in r), None)
+    if ten:
+        s, n = ten["sweeper"], ten["naive"]
+        lines.append(f"   {mark(n['wall'] / s['wall'] >= 5)} 10k end to end >= 5x faster "
+                     f"than naive: {n['wall'] / s['wall']:.1f}x")
+        lines.append(f"   {mark(n['total'] / s['total'] >= 20)} 10k >= 20x fewer requests "
+                     f"than naive: {n['total'] / s['total']:.1f}x")
+    fifty = next((r for r in sizes if r["size"] == 50_000), None)
+    if fifty:
+        rss = fifty["sweeper"]["rss_mb"]
+        lines.append(f"   {mark(rss <= 250)} peak RSS at 50k <= 250 MB: {rss:.1f} MB")
+    lo, hi = sizes[0]["sweeper"], sizes[-1]["sweeper"]
+    if len(sizes) > 1 and hi["listed"] > lo["listed"]:
+        slope = (hi["rss_mb"] - lo["rss_mb"]) * 1024 / (hi["listed"] - lo["listed"])
+        lines.append(f"   {mark(slope <= 1.0)} RSS growth <= ~1 KB per listed object: "
+                     f"{slope:.2f} KB/object (slope between {sizes[0]['size']:,} and "
+                     f"{sizes[-1]['size']:,} bindings)")
+    exact = all(r["sweeper"]["total"] == r["expected"]["total"] for r in sizes)
+    lines.append(f"   {mark(exact)} measured requests == expected at every size")
+    lines.append(f"   {mark(rate['vs_deletions'] <= 1.10)} 1,000 deletions <= 1.10 x 1000/Q: "
+                 f"{rate['vs_deletions']:.2f} (each deletion also spends a token on its re-check "
+                 f"GET: vs the {rate['limited']} limited requests the ratio is "
+                 f"{rate['vs_limited']:.2f})")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--quick", action="store_true", help="1k and 10k only (~1 minute)")
+    parser.add_argument("--naive-max", type=int, default=10_000,
+                        help="run the naive baseline only up to this size (it is O(N) GETs)")
+    parser.add_argument("--rate-qps", type=float, default=200.0)
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile one 10k sweep and print the top functions")
+    parser.add_argument("--json", help="also write the raw figures to this file")
+    args = parser.parse_args()
+    sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
+    started = time.perf_counter()
+    start = measure_startup(3 if args.quick else 5)
+    results = []
+    for size in sizes:
+        print(f"[bench] {size:,} bindings ...", file=sys.stderr, flush=True)
+        results.append(measure_size(size, naive=size <= args.naive_max))
+    print("[bench] rate limit ...", file=sys.stderr, flush=True)
+    rate = measure_ratelimit(args.rate_qps, 1000)
+    lines = report(results, rate, start)
+    lines.append(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
+    print("\n".join(lines))
+    if args.profile:
+        print("\n== cProfile of one 10,000-binding sweep (tottime) ==")
+        print(profile_sweep(10_000))
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"machine": machine(), "sizes": results, "rate": rate, "startup": start}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

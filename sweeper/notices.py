@@ -1,0 +1,270 @@
+"""End-of-sweep notices: Kubernetes Events, Prometheus metrics and a chat notification.
+
+Called once from the sweep's finish path, just before the summary line, with the summary's
+fields. Every notice is best effort: a failure is one log line, never an exception, and it
+never changes what was deleted or the exit code. The notification URL is a secret: it is
+never logged, not even inside an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sweeper.kube import ApiError, KubeClient, SweepAborted, one_line
+from sweeper.reasons import DELETE_REASONS, Event
+from sweeper.report import Outcome, Reporter
+from sweeper.settings import Settings
+
+JOB = "gatekeeper-sweeper"  # the Pushgateway job, the Events' reporting component
+SERVICEACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+DEFAULT_EVENTS_NAMESPACE = "gatekeeper-sweeper"
+DEFAULT_CLUSTER = "default"  # the Pushgateway's `cluster` grouping label without --cluster-name
+PUSH_TIMEOUT_SECONDS = 5.0
+NOTIFY_TIMEOUT_SECONDS = 5.0
+NOTIFY_NAMES = 5  # object names listed in a notification
+EVENT_REASONS = {
+    Event.DELETED: ("Normal", "DanglingDeleted"),
+    Event.DELETE_FAILED: ("Warning", "DanglingDeleteFailed"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SweepEnd:
+    """What the notices need to know about a finished sweep."""
+
+    summary: Mapping[str, Any]  # the fields of the sweep_summary line
+    outcomes: Sequence[Outcome]
+    finished: datetime
+    cluster: str | None
+
+
+def announce(
+    settings: Settings,
+    *,
+    reporter: Reporter,
+    end: SweepEnd,
+    client: KubeClient | None,
+    namespace_file: str = SERVICEACCOUNT_NAMESPACE_FILE,
+) -> None:
+    """Send every enabled notice; log, never raise, when one fails."""
+    notices = settings.notices
+    if notices.events and not settings.dry_run and client is not None:
+        namespace = events_namespace(notices.events_namespace, namespace_file)
+        send_kube_events(client, reporter=reporter, end=end, namespace=namespace)
+    if notices.pushgateway_url:
+        push_metrics(notices.pushgateway_url, reporter=reporter, end=end)
+    if notices.notify_url:
+        notify(notices.notify_url, reporter=reporter, end=end)
+
+
+# --- Kubernetes Events -------------------------------------------------------------------
+
+
+def events_namespace(configured: str | None, namespace_file: str) -> str:
+    """``--events-namespace`` if given, else the pod's own namespace, else the default."""
+    if configured:
+        return configured
+    try:
+        found = Path(namespace_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        found = ""
+    return found or DEFAULT_EVENTS_NAMESPACE
+
+
+def kube_event(outcome: Outcome, *, namespace: str, end: SweepEnd) -> dict[str, Any]:
+    """A core/v1 Event about one deleted (or not deleted) VAP or VAPB."""
+    kind_of_event, reason = EVENT_REASONS[outcome.event]
+    verdict, obj = outcome.verdict, outcome.verdict.obj
+    owner = f"owner {verdict.owner}" if verdict.owner is not None else "no owner"
+    verb = "deleted" if outcome.event is Event.DELETED else "could not delete"
+    message = f"{verb} {obj.kind}/{obj.name}: {verdict.reason.value} ({owner}); {verdict.detail}"
+    stamp = end.finished.strftime("%Y-%m-%dT%H:%M:%SZ")
+    version = end.summary.get("vap_version") or "v1"
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "generateName": f"{obj.name[:200]}.",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": JOB},
+        },
+        "involvedObject": {
+            "apiVersion": f"admissionregistration.k8s.io/{version}",
+            "kind": obj.kind,
+            "name": obj.name,
+            "uid": obj.uid,
+            # The object is cluster-scoped, but the API server accepts an Event with an
+            # empty involvedObject.namespace only in "default" (or kube-system); naming the
+            # Event's own namespace here is what lets it live beside the sweeper.
+            "namespace": namespace,
+        },
+        "type": kind_of_event,
+        "reason": reason,
+        "message": message[:1024],
+        "action": "Delete",
+        "source": {"component": JOB},
+        "reportingComponent": JOB,
+        "reportingInstance": socket.gethostname()[:128],
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+def send_kube_events(
+    client: KubeClient, *, reporter: Reporter, end: SweepEnd, namespace: str
+) -> None:
+    """One Event per deleted object and per failed delete; stops at the first failure."""
+    wanted = [o for o in end.outcomes if o.event in EVENT_REASONS]
+    path = f"/api/v1/namespaces/{namespace}/events"
+    for sent, outcome in enumerate(wanted):
+        try:
+            client.create(path, kube_event(outcome, namespace=namespace, end=end))
+        except (ApiError, SweepAborted) as error:
+            reporter.event(
+                Event.KUBE_EVENTS_FAILED,
+                "could not create Kubernetes Events; the sweep is unaffected",
+                level=logging.WARNING,
+                error=one_line(error),
+                events_sent=sent,
+                events_not_sent=len(wanted) - sent,
+            )
+            return
+
+
+# --- Prometheus metrics ------------------------------------------------------------------
+
+
+def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]]:
+    """(name, help, labels, value) of every gauge pushed for this sweep."""
+    summary = end.summary
+    now = end.finished.timestamp()
+    samples: list[tuple[str, str, dict[str, str], float]] = [
+        ("last_run_timestamp_seconds", "When the last sweep ended.", {}, now),
+        ("duration_seconds", "How long the last sweep took.", {}, summary["duration_ms"] / 1000),
+        ("exit_code", "Exit code of the last sweep (0 = clean).", {}, summary["exit_code"]),
+        ("deleted", "Objects deleted by the last sweep.", {}, summary["deleted"]),
+        (
+            "would_delete",
+            "Objects the last sweep would delete (dry run).",
+            {},
+            summary["would_delete"],
+        ),
+        ("failed", "Deletions that failed in the last sweep.", {}, summary["failed"]),
+        ("undecided", "Objects the last sweep could not decide.", {}, summary["undecided"]),
+    ]
+    for kind in ("bindings", "policies", "templates", "constraints"):
+        samples.append(
+            (
+                "objects_listed",
+                "Objects listed by the last sweep.",
+                {"kind": kind},
+                summary[f"listed_{kind}"],
+            )
+        )
+    for reason in sorted(DELETE_REASONS):
+        value = summary[f"candidates_{reason.value.replace('-', '_')}"]
+        samples.append(
+            (
+                "candidates",
+                "Deletion candidates found by the last sweep.",
+                {"reason": reason.value},
+                value,
+            )
+        )
+    if summary["exit_code"] == 0:
+        samples.append(
+            (
+                "last_success_timestamp_seconds",
+                "When the last sweep with exit code 0 ended.",
+                {},
+                now,
+            )
+        )
+    return samples
+
+
+def push_metrics(url: str, *, reporter: Reporter, end: SweepEnd) -> None:
+    """Push this sweep's gauges to a Pushgateway; a failure is logged, never raised."""
+    from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
+
+    registry = CollectorRegistry()
+    gauges: dict[str, Gauge] = {}
+    for name, doc, labels, value in metric_samples(end):
+        gauge = gauges.get(name)
+        if gauge is None:
+            gauge = gauges[name] = Gauge(
+                f"gatekeeper_sweeper_{name}", doc, labelnames=sorted(labels), registry=registry
+            )
+        (gauge.labels(**labels) if labels else gauge).set(value)
+    try:
+        # POST (push-add) replaces only the metrics pushed now: the last success timestamp,
+        # left out after a failed sweep, keeps its previous value in the group.
+        pushadd_to_gateway(
+            url,
+            job=JOB,
+            registry=registry,
+            grouping_key={"cluster": end.cluster or DEFAULT_CLUSTER},
+            timeout=PUSH_TIMEOUT_SECONDS,
+        )
+    except Exception as error:  # urllib raises many types; all mean "not pushed"
+        reporter.event(
+            Event.METRICS_PUSH_FAILED,
+            "could not push metrics to the Pushgateway; the sweep is unaffected",
+            level=logging.WARNING,
+            error=one_line(error),
+        )
+
+
+# --- chat notification -------------------------------------------------------------------
+
+
+def notification(end: SweepEnd) -> dict[str, str] | None:
+    """The Slack-compatible message for a sweep that deleted or failed something, else None."""
+    deleted = [o for o in end.outcomes if o.event is Event.DELETED]
+    failed = [o for o in end.outcomes if o.event is Event.DELETE_FAILED]
+    if not deleted and not failed:
+        return None
+    where = f" on cluster {end.cluster}" if end.cluster else ""
+    lines = [
+        f"gatekeeper-sweeper{where}: deleted {len(deleted)}, failed {len(failed)} "
+        f"(exit code {end.summary['exit_code']})."
+    ]
+    listed = (failed + deleted)[:NOTIFY_NAMES]
+    for outcome in listed:
+        verdict = outcome.verdict
+        state = "FAILED" if outcome.event is Event.DELETE_FAILED else "deleted"
+        lines.append(f"• {state} {verdict.obj.kind}/{verdict.obj.name} ({verdict.reason.value})")
+    if len(deleted) + len(failed) > len(listed):
+        lines.append(f"… and {len(deleted) + len(failed) - len(listed)} more")
+    return {"text": "\n".join(lines)}
+
+
+def notify(url: str, *, reporter: Reporter, end: SweepEnd) -> None:
+    """POST the notification to the webhook; a failure is logged without the URL."""
+    message = notification(end)
+    if message is None:
+        return
+    import requests
+
+    host = urlsplit(url).hostname or "the webhook"
+    try:
+        response = requests.post(url, json=message, timeout=NOTIFY_TIMEOUT_SECONDS)
+        problem = None if response.ok else f"HTTP {response.status_code} from {host}"
+    except requests.RequestException as error:
+        # requests' messages quote the URL's path, which is the webhook's secret.
+        problem = f"{type(error).__name__} talking to {host}"
+    if problem is not None:
+        reporter.event(
+            Event.NOTIFY_FAILED,
+            "could not send the notification; the sweep is unaffected",
+            level=logging.WARNING,
+            error=problem,
+        )

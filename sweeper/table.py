@@ -1,0 +1,130 @@
+"""The human view (``--output table``): an aligned table of verdicts and a one-paragraph summary.
+
+Fed by the same ``Reporter`` calls as the JSON lines, so both views always say the same
+thing. Per-object lines become rows; warnings and errors about the sweep become notes;
+the ``sweep_summary`` line prints everything. It only writes text: never changes state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from sweeper.reasons import Event
+
+SHORT_KINDS = {
+    "ValidatingAdmissionPolicyBinding": "vapb",
+    "ValidatingAdmissionPolicy": "vap",
+}
+HEADERS = ("OBJECT", "REASON", "OWNER", "ACTION", "AGE")
+_EXIT_MEANINGS = {
+    0: "clean",
+    1: "some deletions failed or the sweep was stopped",
+    2: "usage or configuration error",
+    3: "aborted by a guard, nothing deleted",
+    4: "the cluster could not be fully read",
+}
+
+
+def age(created: str | None, now: datetime) -> str:
+    """``45s``, ``12m``, ``5h``, ``3d`` since an RFC 3339 timestamp; ``-`` when unknown."""
+    if not created:
+        return "-"
+    moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
+    seconds = max(0, int((now - moment) / timedelta(seconds=1)))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns separated by two spaces, a header first."""
+    table = [HEADERS, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(HEADERS))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
+
+
+def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
+    """The summary's counts as one readable paragraph."""
+    where = f" of cluster {cluster}" if cluster else ""
+    mode = "Dry run" if summary["dry_run"] else "Sweep"
+    acted = (
+        f"{summary['would_delete']} would be deleted"
+        if summary["dry_run"]
+        else f"{summary['deleted']} deleted, {summary['failed']} failed"
+    )
+    code = summary["exit_code"]
+    text = (
+        f"{mode}{where} finished in {summary['duration_ms'] / 1000:.1f}s: listed "
+        f"{summary['listed_bindings']} bindings and {summary['listed_policies']} policies "
+        f"({summary['foreign']} not Gatekeeper's); {summary['candidates']} candidates, "
+        f"{acted}, {summary['already_gone']} already gone, {summary['skipped']} skipped "
+        f"(too young, excluded, owner back or changed), {summary['reported']} reported, "
+        f"{summary['undecided']} undecided. Exit code {code} "
+        f"({_EXIT_MEANINGS.get(code, 'unknown')})."
+    )
+    return text  # the error, if any, is the CLI's one stderr line
+
+
+class TableView:
+    """Collects rows and notes during a sweep; prints them when the summary arrives."""
+
+    def __init__(
+        self, stream: TextIO, *, cluster_name: str | None, now: Callable[[], datetime]
+    ) -> None:
+        self._stream = stream
+        self._cluster = cluster_name
+        self._now = now
+        self._rows: list[tuple[str, ...]] = []
+        self._notes: list[str] = []
+
+    def add(
+        self, event: Event, message: str, *, level: int, enabled: bool, fields: dict[str, Any]
+    ) -> None:
+        """Take one Reporter line: a row, a note, or (the summary) the signal to print."""
+        if event is Event.SWEEP_SUMMARY:
+            self._print(fields)
+        elif "object_name" in fields:
+            self._rows.append(self._row(event, fields))
+        elif enabled and level >= logging.WARNING:
+            detail = fields.get("error") or fields.get("path") or ""
+            if "limit" in fields:
+                detail = (
+                    f"{fields['candidate_count']} planned, "
+                    f"{fields['limit']} is {fields['limit_value']:g}"
+                )
+            self._notes.append(
+                f"{logging.getLevelName(level).lower()}: {message}"
+                + (f" ({detail})" if detail else "")
+            )
+
+    def _row(self, event: Event, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        kind = SHORT_KINDS.get(fields["object_kind"], fields["object_kind"])
+        owner = (
+            f"{fields['owner_kind']}/{fields['owner_name']}" if fields.get("owner_name") else "-"
+        )
+        return (
+            f"{kind}/{fields['object_name']}",
+            fields["reason"],
+            owner,
+            event.value,
+            age(fields.get("object_created"), self._now()),
+        )
+
+    def _print(self, summary: Mapping[str, Any]) -> None:
+        out = []
+        if self._rows:
+            out += render_table(sorted(self._rows, key=lambda r: (r[3], r[0])))
+        else:
+            out.append("No Gatekeeper-generated object needs attention.")
+        if self._notes:
+            out += ["", *self._notes]
+        out += ["", paragraph(summary, self._cluster)]
+        self._stream.write("\n".join(out) + "\n")
+        self._stream.flush()

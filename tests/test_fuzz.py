@@ -1,0 +1,122 @@
+"""Fuzzing gather's parsing and the planner with malformed objects: never raise, never delete.
+
+Objects from the API server can be anything: wrong types, missing metadata, huge strings,
+unicode. Parsing and planning must survive all of it, and an object whose proof of origin
+or identity is broken must never be deleted.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sweeper import gatekeeper as gk
+from sweeper.inventory import BINDING_KIND, POLICY_KIND, admission_object
+from sweeper.plan import plan
+from sweeper.reasons import DELETE_REASONS, Action
+from sweeper.settings import Rules
+from sweeper.testing import objects as make
+from sweeper.testing.snapshot import snapshot, stamp
+
+NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
+RULES = Rules(min_age=timedelta(0), reasons=DELETE_REASONS)
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+           | st.text(max_size=20) | st.text(min_size=300, max_size=2000)
+           | st.sampled_from(["", "true", "Allow", "gatekeeper-", "constraints.gatekeeper.sh/v1",
+                              "\u0000", "\ud7ff\ue000", "2026-01-01T00:00:00Z"]))
+junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+
+
+def base_cluster() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A cluster with one dangling binding (owner deleted) and one wanted binding."""
+    template = stamp(make.template("K8sRequiredLabels"))
+    live = stamp(make.constraint("K8sRequiredLabels", "live"))
+    gone = make.constraint("K8sRequiredLabels", "gone", uid="gone-uid")
+    dangling = stamp(make.binding(gone))
+    objects = [make.template_crd(), template, make.constraint_crd(template),
+               stamp(make.policy(template)), live, stamp(make.binding(live)), dangling]
+    return objects, dangling
+
+
+IDENTITY_PATHS = [
+    ("metadata",), ("metadata", "name"), ("metadata", "uid"), ("metadata", "resourceVersion"),
+    ("metadata", "creationTimestamp"), ("metadata", "ownerReferences"),
+    ("metadata", "ownerReferences", 0), ("metadata", "ownerReferences", 0, "apiVersion"),
+    ("metadata", "ownerReferences", 0, "kind"), ("metadata", "ownerReferences", 0, "controller"),
+]
+
+
+def put(obj: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    target = obj
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+@FUZZ
+@given(kind=st.sampled_from([BINDING_KIND, POLICY_KIND]), obj=junk)
+def test_parsing_any_value_never_raises(kind: str, obj: Any) -> None:
+    value = obj if isinstance(obj, dict) else {"metadata": obj, "spec": obj}
+    record = admission_object(kind, value)
+    assert isinstance(record.name, str)
+    gk.parse_template(value)
+    gk.parse_constraint(value)
+
+
+@FUZZ
+@given(path=st.sampled_from(IDENTITY_PATHS), value=junk)
+def test_broken_identity_or_proof_of_origin_is_never_deleted(path: tuple, value: Any) -> None:
+    objects, dangling = base_cluster()
+    original = copy.deepcopy(dangling)
+    put(dangling, path, value)
+    # Default reasons: an object stripped of its owner is deleted only when opted in.
+    result = plan(snapshot(objects), Rules(min_age=timedelta(0)), now=NOW)
+    deleted = {v.obj.name for v in result.deletions}
+    still_well_formed = dangling == original or (
+        isinstance(dangling.get("metadata"), dict)
+        and admission_object(BINDING_KIND, dangling).problem is None
+        and gk.controller_owner(dangling) is not None
+        and gk.controller_owner(dangling).group == gk.CONSTRAINTS_GROUP
+    )
+    if not still_well_formed:
+        assert deleted == set(), (path, value)
+    assert "gatekeeper-k8srequiredlabels-live" not in deleted
+
+
+@FUZZ
+@given(kind=st.sampled_from(["constraint", "template"]), field=st.sampled_from(
+    ["spec", "enforcementAction", "scopedEnforcementActions", "targets", "crd"]), value=junk)
+def test_a_malformed_owner_never_loses_its_binding(kind: str, field: str, value: Any) -> None:
+    objects, _ = base_cluster()
+    owner = objects[4] if kind == "constraint" else objects[1]
+    if field == "spec":
+        owner["spec"] = value
+    elif isinstance(owner.get("spec"), dict):
+        owner["spec"][field] = value
+    result = plan(snapshot(objects), RULES, now=NOW)
+    live = next(v for v in result.verdicts if v.obj.name == "gatekeeper-k8srequiredlabels-live")
+    facts_ok = (gk.parse_constraint(owner).problem is None if kind == "constraint"
+                else gk.parse_template(owner).problem is None)
+    if not facts_ok:
+        assert live.action is not Action.DELETE
+
+
+@FUZZ
+@given(items=st.lists(st.dictionaries(st.sampled_from(
+    ["kind", "metadata", "spec", "apiVersion"]), junk, max_size=4), max_size=6))
+def test_junk_objects_of_every_kind_never_raise_or_get_deleted(items: list[dict]) -> None:
+    objects, _ = base_cluster()
+    kinds = [BINDING_KIND, POLICY_KIND, gk.TEMPLATE_KIND, "K8sRequiredLabels",
+             "CustomResourceDefinition"]
+    for index, item in enumerate(items):
+        item["kind"] = kinds[index % len(kinds)]
+        objects.append(item)
+    result = plan(snapshot(objects), RULES, now=NOW)
+    assert {v.obj.name for v in result.deletions} <= {"gatekeeper-k8srequiredlabels-gone"}

@@ -1,0 +1,308 @@
+"""End-of-sweep notices: Pushgateway metrics, Kubernetes Events, the webhook notification.
+
+Each is best effort: whatever happens to it, the sweep deletes the same objects and exits
+with the same code, and the summary stays the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from conftest import NOW, sweep
+
+from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace
+from sweeper.testing import FakeApiServer
+from sweeper.testing.sample import seed_sample_cluster
+
+DELETED = 6  # leftovers in the sample cluster
+WEBHOOK = "https://hooks.example.com/services/T000/B000/s3cr3tT0k3n"
+
+
+@dataclass
+class Pushgateway:
+    """A stand-in Pushgateway on 127.0.0.1 that records what it is sent."""
+
+    status: int = 200
+    received: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, body
+    url: str = ""
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[Pushgateway]:
+    gateway = Pushgateway()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            gateway.received.append((self.command, self.path, body.decode()))
+            self.send_response(gateway.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_PUT = _record
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    gateway.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    yield gateway
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def samples(body: str) -> dict[str, float]:
+    """Metric lines of a text exposition: 'name{labels}' -> value."""
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+# --- Pushgateway ---------------------------------------------------------------------------
+
+
+def test_metrics_are_pushed_with_job_and_cluster_after_a_clean_sweep(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    run = sweep(kubeconfig, pushgateway_url=pushgateway.url, cluster_name="prod")
+    assert run.exit_code == 0
+    [(method, path, body)] = pushgateway.received
+    assert method == "POST"  # push-add: keeps the last success timestamp of earlier pushes
+    assert path == "/metrics/job/gatekeeper-sweeper/cluster/prod"
+    got = samples(body)
+    assert got["gatekeeper_sweeper_last_run_timestamp_seconds"] == NOW.timestamp()
+    assert got["gatekeeper_sweeper_last_success_timestamp_seconds"] == NOW.timestamp()
+    assert got["gatekeeper_sweeper_exit_code"] == 0
+    assert got["gatekeeper_sweeper_deleted"] == DELETED
+    assert got["gatekeeper_sweeper_failed"] == 0
+    assert got["gatekeeper_sweeper_undecided"] == 0
+    assert got["gatekeeper_sweeper_duration_seconds"] == run.summary["duration_ms"] / 1000
+    assert (
+        got['gatekeeper_sweeper_objects_listed{kind="bindings"}'] == run.summary["listed_bindings"]
+    )
+    assert got['gatekeeper_sweeper_candidates{reason="owner-deleted"}'] == 2
+    assert got['gatekeeper_sweeper_candidates{reason="gatekeeper-uninstalled"}'] == 0
+    assert run.lines[-1]["event"] == "sweep_summary"
+
+
+def test_a_failed_sweep_pushes_too_but_not_a_success_timestamp(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="DELETE", status=403, times=None)
+    run = sweep(kubeconfig, pushgateway_url=pushgateway.url)
+    assert run.exit_code == 1
+    [(method, path, body)] = pushgateway.received
+    assert (method, path) == ("POST", "/metrics/job/gatekeeper-sweeper/cluster/default")
+    got = samples(body)
+    assert "gatekeeper_sweeper_last_success_timestamp_seconds" not in got
+    assert got["gatekeeper_sweeper_exit_code"] == 1
+    assert got["gatekeeper_sweeper_failed"] == DELETED
+
+
+def test_a_sweep_that_cannot_start_still_pushes(tmp_path: Path, pushgateway: Pushgateway) -> None:
+    run = sweep(str(tmp_path / "missing-kubeconfig"), pushgateway_url=pushgateway.url)
+    assert run.exit_code == 2
+    assert samples(pushgateway.received[0][2])["gatekeeper_sweeper_exit_code"] == 2
+
+
+@pytest.mark.parametrize("failure", ["http-500", "connection-refused"])
+def test_a_failed_push_is_logged_and_changes_nothing(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway, failure: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    pushgateway.status = 500
+    url = pushgateway.url if failure == "http-500" else closed_port_url()
+    run = sweep(kubeconfig, pushgateway_url=url)
+    assert run.exit_code == 0
+    assert run.summary["deleted"] == DELETED
+    [line] = run.events("metrics_push_failed")
+    assert line["level"] == "warning" and line["error"]
+    assert run.lines[-1]["event"] == "sweep_summary"
+
+
+# --- Kubernetes Events ---------------------------------------------------------------------
+
+
+def test_events_one_per_deletion_in_the_sweeper_namespace(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    uids = {
+        o["metadata"]["name"]: o["metadata"]["uid"]
+        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+        for o in server.objects(kind)
+    }
+    run = sweep(kubeconfig, events=True, events_namespace="ops")
+    assert run.exit_code == 0
+    events = server.objects("Event")
+    assert len(events) == DELETED
+    deleted = {line["object_name"]: line for line in run.events("deleted")}
+    for event in events:
+        involved = event["involvedObject"]
+        line = deleted[involved["name"]]
+        assert event["metadata"]["namespace"] == "ops"
+        assert (event["type"], event["reason"]) == ("Normal", "DanglingDeleted")
+        assert involved["kind"] == line["object_kind"]
+        assert involved["uid"] == uids[involved["name"]]
+        assert involved["apiVersion"] == "admissionregistration.k8s.io/v1"
+        # The API server only accepts an Event about a cluster-scoped object outside
+        # "default" when involvedObject.namespace names the Event's own namespace.
+        assert involved["namespace"] == "ops"
+        assert line["reason"] in event["message"] and line["owner_name"] in event["message"]
+        assert event["reportingComponent"] == event["source"]["component"] == "gatekeeper-sweeper"
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert {r.path for r in posts} == {"/api/v1/namespaces/ops/events"}
+
+
+def test_failed_deletions_get_warning_events(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="DELETE", status=403, times=None)
+    run = sweep(kubeconfig, events=True, events_namespace="ops")
+    assert run.exit_code == 1
+    events = server.objects("Event")
+    assert {(e["type"], e["reason"]) for e in events} == {("Warning", "DanglingDeleteFailed")}
+    assert {e["involvedObject"]["name"] for e in events} == run.names("delete_failed")
+
+
+def test_no_events_in_a_dry_run_nor_without_the_flag(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    sweep(kubeconfig, events=True, dry_run=True)
+    assert {r.method for r in server.requests} == {"GET"}
+    sweep(kubeconfig)
+    assert not [r for r in server.requests if r.method == "POST"]
+
+
+def test_an_event_failure_is_logged_and_changes_nothing(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="POST", path=".*/events$", status=403, times=None)
+    run = sweep(kubeconfig, events=True, events_namespace="ops")
+    assert run.exit_code == 0 and run.summary["deleted"] == DELETED
+    [line] = run.events("kube_events_failed")
+    assert (line["events_sent"], line["events_not_sent"]) == (0, DELETED)
+    assert "403" in line["error"]
+    assert len([r for r in server.requests if r.method == "POST"]) == 1  # stops at the first
+
+
+def test_events_namespace_option_then_pod_namespace_then_default(tmp_path: Path) -> None:
+    pod = tmp_path / "namespace"
+    assert events_namespace(None, str(pod)) == DEFAULT_EVENTS_NAMESPACE
+    pod.write_text("platform-ops\n")
+    assert events_namespace(None, str(pod)) == "platform-ops"
+    assert events_namespace("explicit", str(pod)) == "explicit"
+
+
+# --- the webhook notification --------------------------------------------------------------
+
+
+def no_line_mentions_the_secret(lines: list[dict]) -> None:
+    text = json.dumps(lines)
+    assert "s3cr3tT0k3n" not in text and "/services/" not in text
+
+
+@responses.activate
+def test_a_sweep_that_deleted_sends_one_message(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    responses.add(responses.POST, WEBHOOK, body="ok")
+    run = sweep(kubeconfig, notify_url=WEBHOOK, cluster_name="prod")
+    assert run.exit_code == 0
+    [call] = responses.calls
+    text = json.loads(call.request.body)["text"]
+    assert "cluster prod" in text and "deleted 6, failed 0" in text
+    bullets = [line for line in text.splitlines() if line.startswith("• deleted ")]
+    assert len(bullets) == 5
+    assert {b.split("/", 1)[1].split(" ")[0] for b in bullets} <= run.names("deleted")
+    assert "… and 1 more" in text
+    no_line_mentions_the_secret(run.lines)
+
+
+@responses.activate
+def test_nothing_deleted_nothing_sent(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    responses.add(responses.POST, WEBHOOK, body="ok")
+    sweep(kubeconfig, notify_url=WEBHOOK, dry_run=True)
+    sweep(kubeconfig, notify_url=WEBHOOK)  # deletes
+    sweep(kubeconfig, notify_url=WEBHOOK)  # nothing left
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_failed_deletions_are_notified_first(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="DELETE", path=".*/validatingadmissionpolicies/.*", status=403, times=None)
+    responses.add(responses.POST, WEBHOOK, body="ok")
+    run = sweep(kubeconfig, notify_url=WEBHOOK)
+    text = json.loads(responses.calls[0].request.body)["text"]
+    failed = run.names("delete_failed")
+    assert failed and f"failed {len(failed)}" in text
+    assert text.splitlines()[1].startswith("• FAILED")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 500},
+        {"body": requests.ConnectionError(f"Max retries exceeded with url: {WEBHOOK}")},
+        {"body": requests.Timeout("read timed out")},
+    ],
+)
+@responses.activate
+def test_a_failed_notification_is_logged_without_the_url(
+    server: FakeApiServer, kubeconfig: str, answer: dict
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    responses.add(responses.POST, WEBHOOK, **answer)
+    run = sweep(kubeconfig, notify_url=WEBHOOK)
+    assert run.exit_code == 0 and run.summary["deleted"] == DELETED
+    [line] = run.events("notify_failed")
+    assert "hooks.example.com" in line["error"]
+    no_line_mentions_the_secret(run.lines)
+
+
+def test_a_bad_notify_url_is_refused_without_echoing_it() -> None:
+    from click.testing import CliRunner
+
+    from sweeper.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["sweep", "--dry-run"],
+        env={"SWEEPER_NOTIFY_URL": "hooks.example.com/services/s3cr3tT0k3n"},
+    )
+    assert result.exit_code == 2
+    assert "--notify-url must be an http:// or https:// URL" in result.output
+    assert "s3cr3tT0k3n" not in result.output
+
+
+def test_settings_never_show_the_notify_url() -> None:
+    from sweeper.settings import Notices, Settings
+
+    assert "s3cr3tT0k3n" not in repr(Settings(notices=Notices(notify_url=WEBHOOK)))

@@ -1,0 +1,130 @@
+"""The ClusterRole grants exactly what the sweeper sends: no missing rule, no unused one.
+
+Full sweeps run against the fake API server through every code path that sends a request
+(lists, the CRD GETs of gather, every kind of re-check, deletions of bindings and policies,
+on a v1 and a v1beta1-only cluster); the (verb, group, resource) of every request is
+compared with what cronjob/clusterrole.yaml grants.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import NOW, T0, sweep
+
+from sweeper import execute
+from sweeper import gatekeeper as gk
+from sweeper.plan import Recheck
+from sweeper.testing import FakeApiServer
+from sweeper.testing.sample import seed_sample_cluster
+
+CLUSTER_ROLE = Path(__file__).resolve().parents[1] / "cronjob" / "clusterrole.yaml"
+CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+
+Permission = tuple[str, str, str]  # (verb, apiGroup, resource)
+
+
+def granted() -> set[Permission]:
+    """Every (verb, group, resource) the ClusterRole's rules grant, expanded."""
+    role = yaml.safe_load(CLUSTER_ROLE.read_text())
+    assert role["kind"] == "ClusterRole"
+    permissions = set()
+    for rule in role["rules"]:
+        # resourceNames or nonResourceURLs would grant what this comparison cannot see.
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    permissions.add((verb, group, resource))
+    return permissions
+
+
+def sent(server: FakeApiServer) -> set[Permission]:
+    """What the sweep asked for; discovery needs no rule (system:discovery)."""
+    permissions = set()
+    for request in server.requests:
+        if request.verb == "discovery":
+            continue
+        assert request.group is not None and request.resource is not None, request.path
+        # Constraint kinds appear at run time: the role can only name them all.
+        resource = "*" if request.group == gk.CONSTRAINTS_GROUP else request.resource
+        permissions.add((request.verb, request.group, resource))
+    return permissions
+
+
+@pytest.fixture
+def rechecks(monkeypatch: pytest.MonkeyPatch) -> set[Recheck]:
+    """The kinds of re-check the sweeps below performed."""
+    seen: set[Recheck] = set()
+    original = execute.recheck_path
+
+    def recording(verdict: Any, inventory: Any) -> str:
+        seen.add(verdict.recheck)
+        return original(verdict, inventory)
+
+    monkeypatch.setattr(execute, "recheck_path", recording)
+    return seen
+
+
+def sweep_sample(
+    tmp_path: Path, *, vap_versions: tuple[str, ...], uninstall: bool = False
+) -> FakeApiServer:
+    """One real sweep of the sample cluster; returns the server (and its request log)."""
+    with FakeApiServer(vap_versions=vap_versions, clock=lambda: T0) as server:
+        seed_sample_cluster(server, now=NOW)
+        if uninstall:  # Gatekeeper gone: every CRD GET answers 404
+            for crd in server.objects("CustomResourceDefinition"):
+                server.delete(*CRD_KEY, crd["metadata"]["name"])
+        name = "-".join(vap_versions) + ("-uninstalled" if uninstall else "")
+        run = sweep(
+            server.write_kubeconfig(tmp_path / name), max_deletions=0, max_deletion_percent=0
+        )
+        assert run.exit_code == 0, run.summary
+        assert run.summary["deleted"] > 0
+        return server
+
+
+def test_cluster_role_grants_exactly_what_the_sweeper_sends(
+    tmp_path: Path, rechecks: set[Recheck]
+) -> None:
+    servers = [
+        sweep_sample(tmp_path, vap_versions=("v1", "v1beta1")),
+        sweep_sample(tmp_path, vap_versions=("v1beta1",)),
+        sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"), uninstall=True),
+    ]
+    used = set().union(*(sent(server) for server in servers))
+
+    # The sweeps went down every path that sends a request, or the equality proves little.
+    assert rechecks == set(Recheck)
+    paths = {(r.verb, r.path) for server in servers for r in server.requests}
+    crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    assert ("get", f"{crd_path}/{gk.TEMPLATE_CRD_NAME}") in paths
+    assert ("get", f"{crd_path}/{gk.constraint_crd_name('K8sDisallowedTags')}") in paths
+    assert {"v1", "v1beta1"} == {
+        r.version for server in servers for r in server.requests if r.verb == "delete"
+    }
+    deleted = {resource for verb, _, resource in used if verb == "delete"}
+    assert deleted == {"validatingadmissionpolicybindings", "validatingadmissionpolicies"}
+
+    missing = used - granted()
+    unused = granted() - used
+    assert not missing, f"the ClusterRole lacks permissions the sweeper needs: {sorted(missing)}"
+    assert not unused, (
+        f"the ClusterRole grants permissions the sweeper never uses: {sorted(unused)}"
+    )
+
+
+def test_the_only_wildcard_is_reading_constraints() -> None:
+    wildcards = {(verb, group, res) for verb, group, res in granted() if "*" in (verb, group, res)}
+    assert wildcards == {
+        ("get", gk.CONSTRAINTS_GROUP, "*"),
+        ("list", gk.CONSTRAINTS_GROUP, "*"),
+    }
+    writes = {(verb, res) for verb, _, res in granted() if verb not in ("get", "list")}
+    assert writes == {
+        ("delete", "validatingadmissionpolicies"),
+        ("delete", "validatingadmissionpolicybindings"),
+    }

@@ -1,0 +1,102 @@
+"""The human view: ``--output table`` shows the same sweep as the JSON lines, for people."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from click.testing import CliRunner
+from conftest import NOW, FakeTime, settings_for
+
+from sweeper.cli import cli
+from sweeper.kube import RetryPolicy
+from sweeper.report import Reporter
+from sweeper.sweep import Runtime, run_sweep
+from sweeper.table import age, render_table
+from sweeper.testing import FakeApiServer
+from sweeper.testing.sample import seed_sample_cluster
+
+
+def table_sweep(kubeconfig: str, **changes: object) -> tuple[int, str]:
+    """One in-process sweep rendered as a table; (exit code, text)."""
+    stream, fake = io.StringIO(), FakeTime()
+    runtime = Runtime(
+        now=lambda: NOW,
+        monotonic=fake.monotonic,
+        sleep=fake.sleep,
+        retry=RetryPolicy(sleep=fake.sleep),
+        environ={},
+    )
+    settings = settings_for(kubeconfig, output="table", **changes)
+    reporter = Reporter(
+        stream=stream, output="table", cluster_name=settings.cluster_name, now=lambda: NOW
+    )
+    result = run_sweep(settings, reporter=reporter, runtime=runtime)
+    reporter.close()
+    return result.exit_code, stream.getvalue()
+
+
+def test_dry_run_table_lists_every_verdict_aligned_then_a_paragraph(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    code, text = table_sweep(kubeconfig, dry_run=True, cluster_name="edge")
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].split() == ["OBJECT", "REASON", "OWNER", "ACTION", "AGE"]
+    rows = lines[1 : lines.index("")]
+    assert len(rows) == 7
+    starts = [lines[0].index(h) for h in ("REASON", "OWNER", "ACTION", "AGE")]
+    for row in rows:  # every column starts where its header does
+        assert all(row[s - 2 : s] == "  " and row[s] != " " for s in starts), row
+        assert row.endswith("1h")
+    assert "vapb/gatekeeper-prod-repos  " in text and "legacy-duplicate" in text
+    assert sum("would_delete" in row for row in rows) == 6
+    assert sum("reported" in row for row in rows) == 1
+    assert "{" not in text  # no JSON at all
+    paragraph = lines[-1]
+    assert paragraph.startswith("Dry run of cluster edge finished in ")
+    assert "7 candidates, 6 would be deleted" in paragraph and "Exit code 0 (clean)" in paragraph
+
+
+def test_a_real_sweep_table_and_its_notes(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="DELETE", path=".*/gatekeeper-prod-repos$", status=403, times=None)
+    code, text = table_sweep(kubeconfig)
+    assert code == 1
+    assert sum(" deleted " in row for row in text.splitlines()) == 5
+    assert "delete_failed" in text
+    assert "5 deleted, 1 failed" in text and "Exit code 1 (some deletions failed" in text
+
+
+def test_a_guard_trip_is_a_note(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    code, text = table_sweep(kubeconfig, max_deletions=1)
+    assert code == 3
+    assert "error: too many deletions planned; nothing deleted (6 planned, max_deletions is 1)" in (
+        text
+    )
+
+
+def test_nothing_to_show(tmp_path) -> None:
+    with FakeApiServer(vap_versions=()) as bare:
+        code, text = table_sweep(bare.write_kubeconfig(tmp_path / "k"))
+    assert code == 0
+    assert text.startswith("No Gatekeeper-generated object needs attention.")
+
+
+def test_cli_output_table_via_env(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=datetime.now(UTC))
+    env = {"SWEEPER_KUBECONFIG": kubeconfig, "SWEEPER_OUTPUT": "table", "SWEEPER_DRY_RUN": "1"}
+    result = CliRunner().invoke(cli, ["sweep", "--min-age", "0"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("OBJECT ")
+    assert "6 would be deleted" in result.stdout
+
+
+def test_age_and_render_helpers() -> None:
+    assert age(None, NOW) == "-"
+    assert age("2026-01-01T00:59:15Z", NOW) == "45s"
+    assert age("2026-01-01T00:48:00Z", NOW) == "12m"
+    assert age("2025-12-29T01:00:00Z", NOW) == "3d"
+    assert render_table([("a", "b", "c", "d", "e")])[1] == "a       b       c      d       e"
