@@ -95,16 +95,39 @@ def run_child(argv: list[str], *, timeout: float = CHILD_TIMEOUT) -> ChildRun:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, env=env)
         killer = threading.Timer(timeout, proc.kill)  # bounds every child
         killer.start()
+        hwm = [0]
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch_hwm, args=(proc.pid, hwm, done), daemon=True)
+        watcher.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             killer.cancel()
+            done.set()
+            watcher.join(timeout=5)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+        # ru_maxrss of a child starts from this process's RSS at fork (Linux keeps the
+        # pre-exec high-water mark), so the child's own VmHWM is the figure reported.
+        return ChildRun(wall, usage.ru_utime + usage.ru_stime, (hwm[0] or usage.ru_maxrss) / 1024,
                         proc.returncode, out.read(), err.read())
+
+
+def _watch_hwm(pid: int, hwm: list[int], done: threading.Event) -> None:
+    """Poll the child's VmHWM (peak RSS of its own address space) until it exits."""
+    path = f"/proc/{pid}/status"
+    while not done.is_set():  # bounded by the child's life (and CHILD_TIMEOUT)
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        hwm[0] = max(hwm[0], int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            pass
+        done.wait(0.005)
 
 
 def sweep_argv(kubeconfig: str, *extra: str) -> list[str]:
@@ -144,7 +167,7 @@ def expected_requests(shape: dict[str, Any]) -> dict[str, int]:
 
 
 def probe(info: dict[str, Any]) -> dict[str, float]:
-    """Gather once, time plan() (best of 3), and split the bindings' gather cost."""
+    """Gather once, time plan() (best of 5), and split the bindings' gather cost."""
     import json as _json
 
     import urllib3
@@ -163,7 +186,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     gather_s = time.perf_counter() - started
     now = datetime.now(UTC)
     best = math.inf
-    for _ in range(3):
+    for _ in range(5):
         t0 = time.perf_counter()
         result = plan(inventory, settings.rules, now=now)
         best = min(best, time.perf_counter() - t0)
@@ -206,7 +229,10 @@ def measure_size(size: int, *, naive: bool) -> dict[str, Any]:
         info, shape = server.info, server.info["shape"]
         result["seed_s"] = info["seed_seconds"]
         result["expected"] = expected_requests(shape)
-        result["probe"] = probe(info)
+        probe_run = run_child([PY, str(BENCH / "run.py"), "--probe", json.dumps(info)])
+        if probe_run.code != 0:
+            raise RuntimeError(f"probe failed: {probe_run.stderr[-500:]}")
+        result["probe"] = json.loads(probe_run.stdout.strip().splitlines()[-1])
         server.command("reset")
         run = run_child(sweep_argv(info["kubeconfig"]))
         stats = server.command("stats")
@@ -251,7 +277,7 @@ def importtime_top(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
     for line in run.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, self_us, cumulative, name = (part for part in line.replace("import time:", "|", 1)
+        _, _self_us, cumulative, name = (part for part in line.replace("import time:", "|", 1)
                                         .split("|"))
         if not name.startswith("  "):  # top level: what the entry point itself imported
             rows.append((name.strip(), int(cumulative) / 1000))
@@ -314,8 +340,9 @@ def machine() -> str:
                              capture_output=True, timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         rev = "unknown"
-    return (f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()} "
-            f"({platform.python_implementation()}), {platform.system()} {platform.release()}")
+    return (f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, "
+            f"Python {platform.python_version()} ({platform.python_implementation()}), "
+            f"{platform.system()} {platform.release()}")
 
 
 def mark(ok: bool) -> str:
@@ -344,7 +371,7 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
             f"   peak RSS {s['rss_mb']:.1f} MB "
             f"(+{(s['rss_mb'] - start['empty_rss']) * 1024 / per_obj:.2f} KB/object over the "
             f"empty-cluster sweep's {start['empty_rss']:.1f} MB)",
-            f"   planner (in-process, best of 3): {p['plan_s'] * 1e3:.1f} ms for {p['judged']:,}"
+            f"   planner (in-process, best of 5): {p['plan_s'] * 1e3:.1f} ms for {p['judged']:,}"
             f" VAPs+VAPBs = {p['plan_per_s']:,.0f} objects/s "
             f"({p['plan_s'] / s['wall'] * 100:.1f}% of the sweep's wall time)",
             f"   gather of bindings, per binding ({p['bytes_per_binding']:.0f} B of JSON): "
@@ -355,7 +382,8 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
             n = r["naive"]
             lines.append(
                 f"   naive: wall {n['wall']:.2f} s, CPU {n['cpu']:.2f} s, peak RSS "
-                f"{n['rss_mb']:.1f} MB, requests {n['total']} {json.dumps(n['verbs'], sort_keys=True)}"
+                f"{n['rss_mb']:.1f} MB, requests {n['total']} "
+                f"{json.dumps(n['verbs'], sort_keys=True)}"
                 f", deleted {n['deleted']}, exit {n['code']}"
                 + (f", stderr: {n['stderr']}" if n["stderr"] else ""))
             lines.append(
@@ -421,7 +449,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile one 10k sweep and print the top functions")
     parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: planner probe child
     args = parser.parse_args()
+    if args.probe:
+        print(json.dumps(probe(json.loads(args.probe))))
+        return
     sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     started = time.perf_counter()
     start = measure_startup(3 if args.quick else 5)
