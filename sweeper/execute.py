@@ -2,7 +2,7 @@
 
 Before anything is deleted the blast-radius guards are checked. Each candidate's deciding
 object (its owner, the owner's CRD, or the new-scheme binding) is read again, and
-``plan.still_deletable`` judges the fresh state; only then is the DELETE sent, with uid
+``recheck.still_deletable`` judges the fresh state; only then is the DELETE sent, with uid
 and resourceVersion preconditions. ``--dry-run`` sends no write request at all. Apply
 never re-plans the world: it only narrows what the plan decided.
 """
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from sweeper import gatekeeper as gk
 from sweeper.inventory import BINDINGS, CRD_PATH, POLICIES, Inventory, admission_path
 from sweeper.kube import ApiError, DeleteResult, Interrupted, KubeClient, SweepAborted
-from sweeper.plan import Plan, Recheck, Verdict, still_deletable
+from sweeper.plan import Plan, Recheck, Verdict
 from sweeper.reasons import Action, Event
+from sweeper.recheck import still_deletable
 from sweeper.report import Reporter, names
 from sweeper.settings import Settings
 

@@ -17,6 +17,7 @@ import enum
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 CONSTRAINTS_GROUP = "constraints.gatekeeper.sh"
 TEMPLATES_GROUP = "templates.gatekeeper.sh"
@@ -88,9 +89,8 @@ def template_name_for_kind(kind: str) -> str:
 # --- ownership ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerRef:
-    """One well-formed entry of metadata.ownerReferences."""
+class OwnerRef(NamedTuple):
+    """One well-formed entry of metadata.ownerReferences (a tuple: cheap to build per object)."""
 
     api_version: str
     kind: str
@@ -108,7 +108,7 @@ class OwnerRef:
 def _peek(obj: object, *path: str) -> object:
     """Value at ``path`` through nested mappings; None when anything is missing or mistyped."""
     for key in path:
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             return None
         obj = obj.get(key)
     return obj
@@ -120,7 +120,7 @@ def _raw_owner_refs(obj: Mapping) -> list:
 
 
 def _owner_ref(entry: object) -> OwnerRef | None:
-    if not isinstance(entry, Mapping):
+    if not isinstance(entry, dict):
         return None
     fields = [entry.get(key) for key in ("apiVersion", "kind", "name", "uid")]
     if not all(isinstance(value, str) and value for value in fields):
@@ -138,7 +138,7 @@ def owner_refs(obj: Mapping) -> tuple[OwnerRef, ...]:
 
 def controller_owner(obj: Mapping) -> OwnerRef | None:
     """The controller owner (controllerutil.SetControllerReference); None if none or ambiguous."""
-    claims = [e for e in _raw_owner_refs(obj) if isinstance(e, Mapping) and e.get("controller")]
+    claims = [e for e in _raw_owner_refs(obj) if isinstance(e, dict) and e.get("controller")]
     return _owner_ref(claims[0]) if len(claims) == 1 else None
 
 
@@ -203,7 +203,7 @@ def _field(obj: object, *path: str) -> object:
     for i, key in enumerate(path):
         if obj is None:
             return _MISSING
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             where = ".".join(path[:i]) or "object"
             raise _Malformed(f"{where} is not an object")
         if key not in obj:
@@ -231,7 +231,7 @@ def _check_records(source: Mapping, key: str, fields: Iterable[str]) -> list[Map
     records = []
     for i, item in enumerate(_list(source.get(key), f"source.{key}")):
         item = {} if item is None else item
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise _Malformed(f"source.{key}[{i}] is not an object")
         for field in fields:
             if not isinstance(item.get(field, ""), str | None):
@@ -242,7 +242,7 @@ def _check_records(source: Mapping, key: str, fields: Iterable[str]) -> list[Map
 
 def _source_generate_vap(source: object) -> bool | None:
     """schema.GetSource + Source.Validate; unknown keys are ignored, as Go does."""
-    if not isinstance(source, Mapping):
+    if not isinstance(source, dict):
         raise _Malformed(f"{CEL_ENGINE} source is not an object")
     generate = source.get("generateVAP")
     if generate is not None and not isinstance(generate, bool):
@@ -266,7 +266,7 @@ def parse_template(obj: Mapping) -> TemplateFacts:
     name = kind = ""
     count, cel, generate = 0, False, None
     try:
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             raise _Malformed("template is not an object")
         name = _string(obj, "metadata", "name")
         found = _field(obj, "spec", "crd", "spec", "names", "kind")
@@ -281,12 +281,12 @@ def parse_template(obj: Mapping) -> TemplateFacts:
         targets = _list(_field(obj, "spec", "targets"), "spec.targets")
         count = len(targets)
         for i, target in enumerate(targets):
-            if not isinstance(target, Mapping):
+            if not isinstance(target, dict):
                 raise _Malformed(f"spec.targets[{i}] is not an object")
         if count == 1:
             cel_entry = None
             for j, entry in enumerate(_list(targets[0].get("code"), "spec.targets[0].code")):
-                engine = entry.get("engine") if isinstance(entry, Mapping) else _MISSING
+                engine = entry.get("engine") if isinstance(entry, dict) else _MISSING
                 if engine is _MISSING or not isinstance(engine, str | None):
                     raise _Malformed(f"spec.targets[0].code[{j}] has no string engine")
                 if engine == CEL_ENGINE and cel_entry is None:
@@ -315,7 +315,7 @@ def _scoped_vap_actions(obj: Mapping) -> tuple[str, ...]:
     actions = []
     for i, entry in enumerate(_list(entries, "spec.scopedEnforcementActions")):
         where = f"spec.scopedEnforcementActions[{i}]"
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise _Malformed(f"{where} is not an object")
         _reject_folded_keys(entry, ("action", "enforcementPoints"), where)
         action = entry.get("action")
@@ -326,7 +326,7 @@ def _scoped_vap_actions(obj: Mapping) -> tuple[str, ...]:
             raise _Malformed(f"{where} has no enforcementPoints")
         names = []
         for point in points:
-            if not isinstance(point, Mapping):
+            if not isinstance(point, dict):
                 raise _Malformed(f"{where}.enforcementPoints has a non-object entry")
             _reject_folded_keys(point, ("name",), f"{where}.enforcementPoints")
             name = point.get("name")
@@ -342,7 +342,7 @@ def parse_constraint(obj: Mapping) -> ConstraintFacts:
     """Constraint facts as util.GetEnforcementAction / ValidateEnforcementAction read them."""
     kind = name = action = ""
     try:
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             raise _Malformed("constraint is not an object")
         kind = _string(obj, "kind")
         name = _string(obj, "metadata", "name")
@@ -408,7 +408,7 @@ def wants_binding(
 
 def _unowned_strings(obj: object, *paths: tuple[str, ...]) -> list[str] | None:
     """The string at each path of an object with no ownerReferences at all, else None."""
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict):
         return None
     refs = _peek(obj, "metadata", "ownerReferences")
     if refs is not None and refs != []:

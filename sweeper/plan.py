@@ -1,25 +1,26 @@
 """Plan: the decision table of ``gatekeeper-reference.md``, as pure functions.
 
 ``plan(inventory, rules, now)`` gives one ``Verdict`` per VAP and VAPB: ignore, keep,
-report, undecided or delete, with the row's reason. ``still_deletable`` re-judges one
-candidate against a fresh read of the object that decided it, right before the DELETE.
-No I/O and no clock here: ``now`` is passed in. Undecided is never deleted.
+report, undecided or delete, with the row's reason, and the object whose fresh state must
+be checked again before a DELETE (see ``sweeper.recheck``). No I/O and no clock here:
+``now`` is passed in. Undecided is never deleted.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sweeper import gatekeeper as gk
 from sweeper.inventory import (
     TEMPLATE_KEY,
     AdmissionObject,
+    ConstraintRecord,
     Inventory,
     Presence,
+    TemplateRecord,
     constraints_list_name,
 )
 from sweeper.reasons import Action, Reason
@@ -44,8 +45,7 @@ class Recheck(enum.Enum):
     NEW_BINDING = "new-binding"
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
+class Owner(NamedTuple):
     """Who an object belongs to (by controller ownerReference, or by its fingerprint)."""
 
     kind: str  # as written in the ownerReference; lower-case when from a fingerprint
@@ -56,8 +56,9 @@ class Owner:
         return f"{self.kind}/{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """The plan's decision for one object (a tuple: one is built per listed object)."""
+
     obj: AdmissionObject
     action: Action
     reason: Reason
@@ -105,7 +106,7 @@ def select(verdict: Verdict, *, inventory: Inventory, rules: Rules, now: datetim
         hold = Hold.EXCLUDED
     elif verdict.reason not in rules.reasons:
         hold = Hold.NOT_SELECTED
-    return verdict if hold is None else replace(verdict, action=Action.REPORT, hold=hold)
+    return verdict if hold is None else verdict._replace(action=Action.REPORT, hold=hold)
 
 
 def _owner_skipped(verdict: Verdict, inventory: Inventory) -> bool:
@@ -120,13 +121,21 @@ def _owner_skipped(verdict: Verdict, inventory: Inventory) -> bool:
 
 
 class _Judge:
-    """The decision table's rows, evaluated top to bottom for one object at a time."""
+    """The decision table's rows, evaluated top to bottom for one object at a time.
+
+    Decisions that depend only on a kind or a template (completeness of a list, whether a
+    template wants its policy) are cached: a cluster has thousands of bindings per kind.
+    """
 
     def __init__(self, inventory: Inventory, rules: Rules) -> None:
         self.inv = inventory
         self.defaults = rules.gatekeeper
         self.bindings_by_name = {obj.name: obj for obj in inventory.bindings}
         self.policy_names = {obj.name for obj in inventory.policies}
+        self.templates_complete = inventory.complete("templates")
+        self.policies_complete = inventory.complete("policies")
+        self._kind_known: dict[str, bool] = {}
+        self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
 
     # --- VAPB ----------------------------------------------------------------------------
 
@@ -136,107 +145,111 @@ class _Judge:
             return self._unowned(obj)
         owner = Owner(ref.kind, ref.name, ref.uid)
         if obj.problem:
-            return _verdict(obj, Action.UNDECIDED, Reason.UNDECIDED, obj.problem, owner)
-        kind = ref.kind.lower()
+            return _undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:
-            return _delete(
-                obj,
-                Reason.GATEKEEPER_UNINSTALLED,
-                f"CRD {gk.TEMPLATE_CRD_NAME} is gone",
-                owner,
-                Recheck.TEMPLATE_CRD,
-            )
-        presence = self.inv.kinds.get(kind, Presence.UNKNOWN)
-        if presence is Presence.ABSENT:
-            return _delete(
-                obj,
-                Reason.OWNER_KIND_GONE,
-                f"CRD {gk.constraint_crd_name(kind)} is gone",
-                owner,
-                Recheck.CONSTRAINT_CRD,
-            )
-        if presence is Presence.UNKNOWN or not self.inv.complete(constraints_list_name(kind)):
-            return _undecided(obj, f"list of {ref.kind} constraints incomplete", owner)
-        record = self.inv.constraints.get((kind, ref.name))
-        if record is None:
-            return _delete(
-                obj, Reason.OWNER_DELETED, "owner constraint is gone", owner, Recheck.CONSTRAINT
-            )
-        decision, recheck = self._binding_wanted(kind, record.facts)
+            return _uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
+        kind = ref.kind.lower()
+        found = self._constraint(obj, owner, kind, ref.name, unowned=False)
+        if isinstance(found, Verdict):
+            return found
+        decision, recheck = self._binding_wanted(kind, found.facts)
         if decision.want is gk.Want.UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is gk.Want.NO:
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
         wanted_name = gk.binding_name(ref.kind, ref.name)
         if obj.name != wanted_name:
-            if obj.name != gk.legacy_binding_name(ref.name):
-                return _verdict(
-                    obj,
-                    Action.REPORT,
-                    Reason.NAME_MISMATCH,
-                    f"Gatekeeper names this binding {wanted_name}",
-                    owner,
-                )
-            if self._owned_by(self.bindings_by_name.get(wanted_name), ref):
-                return _delete(
-                    obj,
-                    Reason.LEGACY_DUPLICATE,
-                    f"{wanted_name} enforces the same constraint",
-                    owner,
-                    Recheck.NEW_BINDING,
-                )
-            return _verdict(
+            return self._other_name(obj, owner, ref, wanted_name)
+        if found.uid != ref.uid:
+            return _report(
                 obj,
-                Action.KEEP,
-                Reason.WANTED,
-                "legacy name, still in use (Gatekeeper <= v3.22.0)",
-                owner,
-            )
-        if record.uid != ref.uid:
-            return _verdict(
-                obj,
-                Action.REPORT,
                 Reason.OWNER_REPLACED,
                 "owner re-created with a new uid; Gatekeeper re-adopts it",
                 owner,
             )
-        if self.inv.complete("policies") and obj.policy_name not in self.policy_names:
-            return _verdict(
+        if self.policies_complete and obj.policy_name not in self.policy_names:
+            return _report(
                 obj,
-                Action.REPORT,
                 Reason.POLICY_MISSING,
                 f"policy {obj.policy_name} does not exist; Gatekeeper re-creates it",
                 owner,
             )
         return _verdict(obj, Action.KEEP, Reason.WANTED, "wanted by its constraint", owner)
 
+    def _other_name(
+        self, obj: AdmissionObject, owner: Owner, ref: gk.OwnerRef, wanted_name: str
+    ) -> Verdict:
+        """Rows 8-9 (a legacy name), or a name Gatekeeper never gives."""
+        if obj.name != gk.legacy_binding_name(ref.name):
+            return _report(
+                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
+            )
+        if _owned_by(self.bindings_by_name.get(wanted_name), ref):
+            return _delete(
+                obj,
+                Reason.LEGACY_DUPLICATE,
+                f"{wanted_name} enforces the same constraint",
+                owner,
+                Recheck.NEW_BINDING,
+            )
+        return _verdict(
+            obj,
+            Action.KEEP,
+            Reason.WANTED,
+            "legacy name, still in use (Gatekeeper <= v3.22.0)",
+            owner,
+        )
+
+    def _constraint(
+        self, obj: AdmissionObject, owner: Owner, kind: str, name: str, *, unowned: bool
+    ) -> Verdict | ConstraintRecord:
+        """Rows 3, 5 and 6 for a binding's constraint: its record, or the verdict they give."""
+        presence = self.inv.kinds.get(kind, Presence.UNKNOWN)
+        if presence is Presence.ABSENT:
+            reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_KIND_GONE
+            return _delete(
+                obj,
+                reason,
+                f"CRD {gk.constraint_crd_name(kind)} is gone",
+                owner,
+                Recheck.CONSTRAINT_CRD,
+            )
+        known = self._kind_known.get(kind)
+        if known is None:
+            known = presence is Presence.PRESENT and self.inv.complete(constraints_list_name(kind))
+            self._kind_known[kind] = known
+        if not known:
+            return _undecided(obj, f"list of {owner.kind} constraints incomplete", owner)
+        record = self.inv.constraints.get((kind, name))
+        if record is None:
+            reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
+            return _delete(
+                obj, reason, "no constraint of that kind and name", owner, Recheck.CONSTRAINT
+            )
+        return record
+
     def _binding_wanted(
         self, kind: str, facts: gk.ConstraintFacts
     ) -> tuple[gk.WantDecision, Recheck]:
         """Whether Gatekeeper wants a binding for the constraint, and whose state says so."""
-        if not self.inv.complete("templates"):
-            return gk.WantDecision(
-                gk.Want.UNKNOWN, "list of templates incomplete"
-            ), Recheck.CONSTRAINT
+        # wants_binding reads only these fields of a constraint: cache on them, per kind.
+        key = (kind, facts.enforcement_action, facts.vap_actions, facts.problem)
+        cached = self._wants.get(key)
+        if cached is not None:
+            return cached
+        if not self.templates_complete:
+            unknown = gk.WantDecision(gk.Want.UNKNOWN, "list of templates incomplete")
+            return unknown, Recheck.CONSTRAINT
         template = self.inv.templates.get(gk.template_name_for_kind(kind))
         tfacts = template.facts if template else None
         policy = gk.wants_policy(tfacts, self.defaults) if tfacts else None
-        recheck = (
-            Recheck.TEMPLATE
-            if policy is None or policy.want is not gk.Want.YES
-            else Recheck.CONSTRAINT
+        template_decides = policy is None or policy.want is not gk.Want.YES
+        result = (
+            gk.wants_binding(facts, template=tfacts, defaults=self.defaults),
+            Recheck.TEMPLATE if template_decides else Recheck.CONSTRAINT,
         )
-        return gk.wants_binding(facts, template=tfacts, defaults=self.defaults), recheck
-
-    @staticmethod
-    def _owned_by(obj: AdmissionObject | None, ref: gk.OwnerRef) -> bool:
-        return (
-            obj is not None
-            and obj.owner is not None
-            and obj.owner.group == gk.CONSTRAINTS_GROUP
-            and obj.owner.kind.lower() == ref.kind.lower()
-            and obj.owner.name == ref.name
-        )
+        self._wants[key] = result
+        return result
 
     # --- VAP -----------------------------------------------------------------------------
 
@@ -246,44 +259,44 @@ class _Judge:
             return self._unowned(obj)
         owner = Owner(ref.kind, ref.name, ref.uid)
         if obj.problem:
-            return _verdict(obj, Action.UNDECIDED, Reason.UNDECIDED, obj.problem, owner)
+            return _undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:
-            return _delete(
-                obj,
-                Reason.GATEKEEPER_UNINSTALLED,
-                f"CRD {gk.TEMPLATE_CRD_NAME} is gone",
-                owner,
-                Recheck.TEMPLATE_CRD,
-            )
-        if not self.inv.complete("templates"):
-            return _undecided(obj, "list of templates incomplete", owner)
-        record = self.inv.templates.get(ref.name)
-        if record is None:
-            return _delete(
-                obj, Reason.OWNER_DELETED, "owner template is gone", owner, Recheck.TEMPLATE
-            )
-        decision = gk.wants_policy(record.facts, self.defaults)
+            return _uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
+        found = self._template(obj, owner, unowned=False)
+        if isinstance(found, Verdict):
+            return found
+        decision = gk.wants_policy(found.facts, self.defaults)
         if decision.want is gk.Want.UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is gk.Want.NO:
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if obj.name != gk.policy_name(ref.name):
-            return _verdict(
+            return _report(
                 obj,
-                Action.REPORT,
                 Reason.NAME_MISMATCH,
                 f"Gatekeeper names this policy {gk.policy_name(ref.name)}",
                 owner,
             )
-        if record.uid != ref.uid:
-            return _verdict(
+        if found.uid != ref.uid:
+            return _report(
                 obj,
-                Action.REPORT,
                 Reason.OWNER_REPLACED,
                 "owner re-created with a new uid; Gatekeeper re-adopts it",
                 owner,
             )
         return _verdict(obj, Action.KEEP, Reason.WANTED, "wanted by its template", owner)
+
+    def _template(
+        self, obj: AdmissionObject, owner: Owner, *, unowned: bool
+    ) -> Verdict | TemplateRecord:
+        """Rows 3 and 6 for a policy's template: its record, or the verdict they give."""
+        if not self.templates_complete:
+            return _undecided(obj, "list of templates incomplete", owner)
+        record = self.inv.templates.get(owner.name)
+        if record is None:
+            reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
+            return _delete(obj, reason, "no template of that name", owner, Recheck.TEMPLATE)
+        return record
 
     # --- no Gatekeeper owner -------------------------------------------------------------
 
@@ -294,76 +307,58 @@ class _Judge:
         kind, name = obj.fingerprint
         owner = Owner(kind, name)
         if obj.problem:
-            return _verdict(obj, Action.UNDECIDED, Reason.UNDECIDED, obj.problem, owner)
+            return _undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:
-            return _delete(
-                obj,
-                Reason.ORPHANED_UNOWNED,
-                "Gatekeeper is uninstalled",
-                owner,
-                Recheck.TEMPLATE_CRD,
-            )
+            return _uninstalled(obj, Reason.ORPHANED_UNOWNED, owner)
         if kind == TEMPLATE_KEY:
-            return self._unowned_policy(obj, owner)
-        presence = self.inv.kinds.get(kind, Presence.UNKNOWN)
-        if presence is Presence.ABSENT:
-            return _delete(
-                obj,
-                Reason.ORPHANED_UNOWNED,
-                f"no ownerReference; kind {kind} is gone",
-                owner,
-                Recheck.CONSTRAINT_CRD,
-            )
-        if presence is Presence.UNKNOWN or not self.inv.complete(constraints_list_name(kind)):
-            return _undecided(obj, f"list of {kind} constraints incomplete", owner)
-        record = self.inv.constraints.get((kind, name))
-        if record is None:
-            return _delete(
-                obj,
-                Reason.ORPHANED_UNOWNED,
-                "no ownerReference; no constraint of that kind and name",
-                owner,
-                Recheck.CONSTRAINT,
-            )
-        decision, _ = self._binding_wanted(kind, record.facts)
-        return self._unowned_by_want(obj, owner, decision, Recheck.CONSTRAINT)
+            found_template = self._template(obj, owner, unowned=True)
+            if isinstance(found_template, Verdict):
+                return found_template
+            decision = gk.wants_policy(found_template.facts, self.defaults)
+            return _unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
+        found = self._constraint(obj, owner, kind, name, unowned=True)
+        if isinstance(found, Verdict):
+            return found
+        decision, _ = self._binding_wanted(kind, found.facts)
+        return _unowned_by_want(obj, owner, decision, Recheck.CONSTRAINT)
 
-    def _unowned_policy(self, obj: AdmissionObject, owner: Owner) -> Verdict:
-        if not self.inv.complete("templates"):
-            return _undecided(obj, "list of templates incomplete", owner)
-        record = self.inv.templates.get(owner.name)
-        if record is None:
-            return _delete(
-                obj,
-                Reason.ORPHANED_UNOWNED,
-                "no ownerReference; no such template",
-                owner,
-                Recheck.TEMPLATE,
-            )
-        decision = gk.wants_policy(record.facts, self.defaults)
-        return self._unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
 
-    @staticmethod
-    def _unowned_by_want(
-        obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
-    ) -> Verdict:
-        if decision.want is gk.Want.UNKNOWN:
-            return _undecided(obj, decision.why, owner)
-        if decision.want is gk.Want.NO:
-            return _delete(
-                obj,
-                Reason.ORPHANED_UNOWNED,
-                f"no ownerReference; owner does not want it ({decision.why})",
-                owner,
-                recheck,
-            )
-        return _verdict(
-            obj,
-            Action.KEEP,
-            Reason.WANTED,
-            "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
-            owner,
+def _owned_by(obj: AdmissionObject | None, ref: gk.OwnerRef) -> bool:
+    """Whether ``obj`` is controlled by the same constraint as ``ref``."""
+    return (
+        obj is not None
+        and obj.owner is not None
+        and obj.owner.group == gk.CONSTRAINTS_GROUP
+        and obj.owner.kind.lower() == ref.kind.lower()
+        and obj.owner.name == ref.name
+    )
+
+
+def _unowned_by_want(
+    obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
+) -> Verdict:
+    """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is orphaned."""
+    if decision.want is gk.Want.UNKNOWN:
+        return _undecided(obj, decision.why, owner)
+    if decision.want is gk.Want.NO:
+        return _delete(
+            obj, Reason.ORPHANED_UNOWNED, f"owner does not want it ({decision.why})", owner, recheck
         )
+    return _verdict(
+        obj,
+        Action.KEEP,
+        Reason.WANTED,
+        "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
+        owner,
+    )
+
+
+def _uninstalled(obj: AdmissionObject, reason: Reason, owner: Owner) -> Verdict:
+    return _delete(obj, reason, f"CRD {gk.TEMPLATE_CRD_NAME} is gone", owner, Recheck.TEMPLATE_CRD)
+
+
+def _report(obj: AdmissionObject, reason: Reason, detail: str, owner: Owner) -> Verdict:
+    return _verdict(obj, Action.REPORT, reason, detail, owner)
 
 
 def _verdict(
@@ -381,74 +376,4 @@ def _delete(
 ) -> Verdict:
     return Verdict(
         obj=obj, action=Action.DELETE, reason=reason, detail=detail, owner=owner, recheck=recheck
-    )
-
-
-# --- the fresh look right before a DELETE ------------------------------------------------
-
-
-def still_deletable(
-    verdict: Verdict, fresh: Mapping[str, Any] | None, *, inventory: Inventory, rules: Rules
-) -> tuple[bool, str]:
-    """Whether a candidate may still go, given a fresh GET of its ``recheck`` object.
-
-    ``fresh`` is None when that GET answered 404. Anything that is back, or that now
-    wants the object, or that cannot be parsed, keeps it: wanted beats every other row.
-    """
-    recheck, owner = verdict.recheck, verdict.owner
-    if recheck is None or owner is None:
-        return False, "nothing to re-check"
-    if recheck in (Recheck.TEMPLATE_CRD, Recheck.CONSTRAINT_CRD):
-        return (True, "CRD still gone") if fresh is None else (False, "CRD is back")
-    if recheck is Recheck.NEW_BINDING:
-        if fresh is None:
-            return False, "new-scheme binding is gone"
-        ref = gk.controller_owner(fresh)
-        same = (
-            ref is not None
-            and ref.group == gk.CONSTRAINTS_GROUP
-            and ref.kind.lower() == owner.kind.lower()
-            and ref.name == owner.name
-        )
-        return (
-            (True, "new-scheme binding still there")
-            if same
-            else (False, "new-scheme binding changed owner")
-        )
-    if fresh is None:
-        return True, "owner still gone"
-    if verdict.reason is Reason.OWNER_DELETED or not _owner_was_listed(verdict, inventory):
-        return False, "owner is back"
-    decision = _fresh_want(verdict, fresh, inventory=inventory, rules=rules)
-    if decision.want is gk.Want.NO:
-        return True, f"still not wanted ({decision.why})"
-    return False, "owner wants it again" if decision.want is gk.Want.YES else decision.why
-
-
-def _owner_was_listed(verdict: Verdict, inventory: Inventory) -> bool:
-    owner = verdict.owner
-    assert owner is not None
-    if verdict.recheck is Recheck.TEMPLATE and not verdict.obj.is_binding:
-        return owner.name in inventory.templates
-    return (owner.kind.lower(), owner.name) in inventory.constraints
-
-
-def _fresh_want(
-    verdict: Verdict, fresh: Mapping[str, Any], *, inventory: Inventory, rules: Rules
-) -> gk.WantDecision:
-    """Gatekeeper's wish for the object, with the re-read owner in place of the listed one."""
-    owner = verdict.owner
-    assert owner is not None
-    defaults = rules.gatekeeper
-    if verdict.recheck is Recheck.TEMPLATE:
-        tfacts = gk.parse_template(fresh)
-        if not verdict.obj.is_binding:
-            return gk.wants_policy(tfacts, defaults)
-        record = inventory.constraints[(owner.kind.lower(), owner.name)]
-        return gk.wants_binding(record.facts, template=tfacts, defaults=defaults)
-    template = inventory.templates.get(gk.template_name_for_kind(owner.kind))
-    return gk.wants_binding(
-        gk.parse_constraint(fresh),
-        template=template.facts if template else None,
-        defaults=defaults,
     )

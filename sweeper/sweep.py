@@ -7,9 +7,11 @@ signal are injected so tests never wait.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -115,7 +117,8 @@ def run_sweep(
                 "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
             )
             return finish(ExitCode.OK)
-        inventory = gather(client, vap_version=version)
+        with _no_cyclic_gc():
+            inventory = gather(client, vap_version=version)
     except ApiError as error:
         code = ExitCode.USAGE if error.status in (401, 403) else ExitCode.READ_FAILED
         return finish(code, str(error))
@@ -123,7 +126,8 @@ def run_sweep(
         return finish(ExitCode.READ_FAILED, str(error), interrupted=True)
     state["inventory"] = inventory
     reporter.list_failures(inventory)
-    the_plan = plan(inventory, settings.rules, now=runtime.now())
+    with _no_cyclic_gc():
+        the_plan = plan(inventory, settings.rules, now=runtime.now())
     reporter.planned(the_plan)
     applier = Applier(
         client, inventory=inventory, settings=settings, reporter=reporter, stop=runtime.stop
@@ -158,6 +162,22 @@ def outcome(
     if failed:
         return ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines"
     return ExitCode.OK, None
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cycle collector while building many acyclic records (measured in bench/).
+
+    Gather and plan allocate one small record per listed object and no reference cycles;
+    the collector's passes over a growing heap cost ~40% of gather's CPU at 50k bindings.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient:

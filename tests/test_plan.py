@@ -11,8 +11,9 @@ import pytest
 
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.plan import Hold, Recheck, plan, still_deletable
+from sweeper.plan import Hold, Recheck, plan
 from sweeper.reasons import Action, Reason
+from sweeper.recheck import still_deletable
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
