@@ -11,7 +11,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY sweeper ./sweeper
 # The runtime needs neither pip nor setuptools. Bytecode is compiled here with hashes
 # that need no mtime check, since nothing can be written at run time.

@@ -177,6 +177,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     from sweeper.inventory import BINDING_KIND, admission_object, discover_vap_version, gather
     from sweeper.kube import KubeClient, load_configuration
     from sweeper.plan import plan
+    from sweeper.sweep import _no_cyclic_gc
 
     ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])
     settings = cli.build_settings(ctx.params)
@@ -187,9 +188,11 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     now = datetime.now(UTC)
     best = math.inf
     for _ in range(5):
-        t0 = time.perf_counter()
-        result = plan(inventory, settings.rules, now=now)
-        best = min(best, time.perf_counter() - t0)
+        # As run_sweep runs it: with the cycle collector paused (sweep._no_cyclic_gc).
+        with _no_cyclic_gc():
+            t0 = time.perf_counter()
+            result = plan(inventory, settings.rules, now=now)
+            best = min(best, time.perf_counter() - t0)
     judged = len(result.verdicts)
     # The bindings list, split: HTTP (server included), json.loads, record construction.
     http = urllib3.PoolManager()

@@ -62,6 +62,8 @@ def policy_name(template_name: str) -> str:
 def binding_name(kind: str, constraint_name: str) -> str:
     """VAPB name of v3.23.0 / v3.22.1+: transform.GetVAPBindingName, hashed past 253 bytes."""
     full = f"{NAME_PREFIX}{kind.lower()}-{constraint_name}"
+    if len(full) <= MAX_NAME_LENGTH and full.isascii():  # the common case: no bytes to count
+        return full
     # Go measures and cuts bytes; every valid Kubernetes name is ASCII, so this is exact.
     raw = full.encode("utf-8", "surrogatepass")
     if len(raw) <= MAX_NAME_LENGTH:
