@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -73,7 +74,9 @@ def run_sweep(
     )
     if settings.access.insecure_skip_tls_verify:
         reporter.event(
-            Event.TLS_VERIFY_OFF, "TLS verification is off (--insecure-skip-tls-verify)", level=30
+            Event.TLS_VERIFY_OFF,
+            "TLS verification is off (--insecure-skip-tls-verify)",
+            level=logging.WARNING,
         )
     state: dict[str, Any] = {"inventory": None, "client": None}
 
