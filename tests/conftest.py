@@ -93,17 +93,22 @@ def settings_for(kubeconfig: str, **changes: Any) -> Settings:
     return Settings(**groups, **top)
 
 
-def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
-    """Run one sweep in-process with a fake clock; returns its parsed JSON lines."""
-    stream = io.StringIO()
-    fake = FakeTime()
-    runtime = Runtime(
+def fake_runtime(fake: FakeTime, *, now: datetime = NOW) -> Runtime:
+    """A Runtime whose clocks and waits are ``fake``'s: nothing in a test sleeps for real."""
+    return Runtime(
         now=lambda: now,
         monotonic=fake.monotonic,
         sleep=fake.sleep,
         retry=RetryPolicy(sleep=fake.sleep),
         environ={},
     )
+
+
+def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
+    """Run one sweep in-process with a fake clock; returns its parsed JSON lines."""
+    stream = io.StringIO()
+    fake = FakeTime()
+    runtime = fake_runtime(fake, now=now)
     settings = settings_for(kubeconfig, **changes)
     reporter = Reporter(stream=stream, level=settings.log_level, cluster_name=settings.cluster_name)
     result = run_sweep(settings, reporter=reporter, runtime=runtime)

@@ -6,12 +6,11 @@ import io
 from datetime import UTC, datetime
 
 from click.testing import CliRunner
-from conftest import NOW, FakeTime, settings_for
+from conftest import NOW, FakeTime, fake_runtime, settings_for
 
 from sweeper.cli import cli
-from sweeper.kube import RetryPolicy
 from sweeper.report import Reporter
-from sweeper.sweep import Runtime, run_sweep
+from sweeper.sweep import run_sweep
 from sweeper.table import age, render_table
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
@@ -20,13 +19,7 @@ from sweeper.testing.sample import seed_sample_cluster
 def table_sweep(kubeconfig: str, **changes: object) -> tuple[int, str]:
     """One in-process sweep rendered as a table; (exit code, text)."""
     stream, fake = io.StringIO(), FakeTime()
-    runtime = Runtime(
-        now=lambda: NOW,
-        monotonic=fake.monotonic,
-        sleep=fake.sleep,
-        retry=RetryPolicy(sleep=fake.sleep),
-        environ={},
-    )
+    runtime = fake_runtime(fake)
     settings = settings_for(kubeconfig, output="table", **changes)
     reporter = Reporter(
         stream=stream, output="table", cluster_name=settings.cluster_name, now=lambda: NOW
