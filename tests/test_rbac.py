@@ -128,3 +128,31 @@ def test_the_only_wildcard_is_reading_constraints() -> None:
         ("delete", "validatingadmissionpolicies"),
         ("delete", "validatingadmissionpolicybindings"),
     }
+
+
+EVENTS_ROLE = CLUSTER_ROLE.parent / "components" / "events" / "role.yaml"
+
+
+def test_events_role_grants_exactly_what_events_send(tmp_path: Path) -> None:
+    """--events writes only Events, in the sweeper's namespace: the component's Role, no more."""
+    role = yaml.safe_load(EVENTS_ROLE.read_text())
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-sweeper"
+    granted_here = {
+        (verb, group, resource)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    with FakeApiServer(clock=lambda: T0) as server:
+        seed_sample_cluster(server, now=NOW)
+        run = sweep(
+            server.write_kubeconfig(tmp_path / "kc"),
+            events=True,
+            events_namespace="gatekeeper-sweeper",
+        )
+        assert run.exit_code == 0 and run.summary["deleted"] > 0
+        beyond_cluster_role = sent(server) - granted()
+        namespaces = {r.namespace for r in server.requests if r.resource == "events"}
+    assert beyond_cluster_role == granted_here == {("create", "", "events")}
+    assert namespaces == {"gatekeeper-sweeper"}
