@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sweeper import gatekeeper as gk
@@ -154,9 +154,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC from here on; a time that UTC cannot hold (year 1, east of Greenwich) fails.
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
@@ -234,8 +235,9 @@ def constraint_record(
 ) -> tuple[tuple[str, str], ConstraintRecord]:
     metadata = _metadata(obj)
     facts = gk.parse_constraint(obj)
-    uid = metadata.get("uid")
-    return (kind.lower(), facts.name), ConstraintRecord(
+    # Keyed on metadata.name read here: facts.name is empty when an earlier field is broken.
+    name, uid = metadata.get("name"), metadata.get("uid")
+    return (kind.lower(), name if isinstance(name, str) else ""), ConstraintRecord(
         uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
     )
 
@@ -265,6 +267,42 @@ def discover_vap_version(client: KubeClient) -> str | None:
         ):
             return version
     return None
+
+
+def served_constraint_kinds(lister: _Lister) -> dict[str, ConstraintKind]:
+    """Constraint kinds the API serves, by lower kind, from discovery of their group.
+
+    Used only to prove a kind PRESENT; on any failure it records ``discovery/constraints``
+    as incomplete and returns what it found, and the caller keeps the kind undecided.
+    """
+    name, group_path = "discovery/constraints", f"/apis/{gk.CONSTRAINTS_GROUP}"
+    found: dict[str, ConstraintKind] = {}
+    try:
+        group = lister.client.get(group_path)
+        versions = group.get("versions") if group else []
+        names = (
+            [v.get("version") for v in versions if isinstance(v, dict)]
+            if isinstance(versions, list)
+            else []
+        )
+        preference = ("v1beta1", "v1", "v1alpha1")  # as gather lists labelled kinds
+        for version in sorted(
+            (n for n in names if isinstance(n, str)),
+            key=lambda v: preference.index(v) if v in preference else len(preference),
+        ):
+            document = lister.client.get(f"{group_path}/{version}") or {}
+            resources = document.get("resources")
+            for entry in resources if isinstance(resources, list) else []:
+                kind, plural = (
+                    entry.get(k) if isinstance(entry, dict) else None for k in ("kind", "name")
+                )
+                if isinstance(kind, str) and isinstance(plural, str) and "/" not in plural:
+                    found.setdefault(kind.lower(), ConstraintKind(kind, plural, version))
+    except ApiError as error:
+        lister.lists[name] = ListStatus(path=group_path, error=str(error), status=error.status)
+        return found
+    lister.lists[name] = ListStatus(path=group_path, count=len(found))
+    return found
 
 
 class _Lister:
@@ -346,14 +384,27 @@ def gather(client: KubeClient, *, vap_version: str) -> Inventory:
                 lambda obj, kind=entry.kind: constraint_record(kind, obj),
             )
         )
-    # A kind a binding points at but the labelled CRD list lacks is only gone once a
-    # GET of its CRD answers 404: a missing label or a failed list proves nothing.
+    # A kind a binding points at but the labelled CRD list lacks is only gone once a GET
+    # of its CRD answers 404 AND discovery does not serve it: a CRD is named after its
+    # plural, so an unlabelled CRD with an unusual plural escapes the GET by name.
     referenced = {obj.owner.kind.lower() for obj in bindings if _constraint_owned(obj)}
     referenced |= {obj.fingerprint[0] for obj in bindings if obj.fingerprint}
+    served: dict[str, ConstraintKind] | None = None
     for kind in sorted(referenced - kinds.keys()):
         presence, crd = lister.presence(f"crd/{kind}", f"{CRD_PATH}/{gk.constraint_crd_name(kind)}")
-        kinds[kind] = presence
         described = constraint_kind(crd) if crd is not None else None
+        if presence is Presence.ABSENT:
+            if served is None:
+                served = served_constraint_kinds(lister)
+            described = served.get(kind)
+            if described is not None:
+                presence = Presence.PRESENT
+            elif (
+                "discovery/constraints" in lister.lists
+                and not lister.lists["discovery/constraints"].complete
+            ):
+                presence = Presence.UNKNOWN
+        kinds[kind] = presence
         if described is not None:  # present but unlabelled: list its constraints as well
             paths[kind] = described.path
             constraints.update(

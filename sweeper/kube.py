@@ -195,9 +195,25 @@ class KubeClient:
     # --- reads ---------------------------------------------------------------------------
 
     def get(self, path: str, *, limited: bool = False) -> dict[str, Any] | None:
-        """The object at ``path``, or None when the server answers 404."""
+        """The object at ``path``, or None when the server answers 404 NotFound.
+
+        A 404 proves absence only when it is a Kubernetes ``Status`` saying NotFound: a 404
+        page from a proxy or a wrong route must not read as "the owner is gone".
+        """
         status, body = self._request("GET", path, verb="get", allow={404}, limited=limited)
-        return None if status == 404 else self._decode("get", path, body)
+        if status != 404:
+            return self._decode("get", path, body)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if (
+            isinstance(answer, dict)
+            and answer.get("kind") == "Status"
+            and answer.get("reason") == "NotFound"
+        ):
+            return None
+        raise _bad_response("get", path, "HTTP 404 without a Kubernetes NotFound status")
 
     def list(
         self,
@@ -373,8 +389,10 @@ class KubeClient:
             # a certificate problem does not heal by retrying.
             reason = " ".join(str(getattr(error, "reason", None) or error).split())
             raise ApiError(
-                verb=verb, path=path, status=None, message=f"TLS or connection setup failed: "
-                f"{reason[:300]}"
+                verb=verb,
+                path=path,
+                status=None,
+                message=f"TLS or connection setup failed: {reason[:300]}",
             ) from None
         status = int(response.status)
         if 200 <= status < 300 or status in allow:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sweeper.kube import ApiError, KubeClient, SweepAborted, one_line
 from sweeper.reasons import DELETE_REASONS, Event
@@ -205,22 +205,61 @@ def push_metrics(url: str, *, reporter: Reporter, end: SweepEnd) -> None:
             )
         (gauge.labels(**labels) if labels else gauge).set(value)
     try:
+        gateway, handler = _gateway_and_auth(url)
         # POST (push-add) replaces only the metrics pushed now: the last success timestamp,
         # left out after a failed sweep, keeps its previous value in the group.
         pushadd_to_gateway(
-            url,
+            gateway,
             job=JOB,
             registry=registry,
             grouping_key={"cluster": end.cluster or DEFAULT_CLUSTER},
             timeout=PUSH_TIMEOUT_SECONDS,
+            handler=handler,
         )
     except Exception as error:  # urllib raises many types; all mean "not pushed"
         reporter.event(
             Event.METRICS_PUSH_FAILED,
             "could not push metrics to the Pushgateway; the sweep is unaffected",
             level=logging.WARNING,
-            error=one_line(error),
+            error=redact(one_line(error), url),
         )
+
+
+def _gateway_and_auth(url: str) -> tuple[str, Any]:
+    """The Pushgateway URL without credentials, and a handler sending them as basic auth.
+
+    prometheus_client would pass ``user:password@`` on to http.client, which reads it as
+    part of the host name (and quotes it in its errors).
+    """
+    from prometheus_client.exposition import basic_auth_handler, default_handler
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, default_handler
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 literal
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    username, password = parts.username or "", parts.password or ""
+
+    def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+        return basic_auth_handler(url, method, timeout, headers, data, username, password)
+
+    return urlunsplit(parts._replace(netloc=netloc)), handler
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` without the credentials a URL may carry (``https://user:password@host``)."""
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.username, parts.password]
+    except ValueError:
+        return "error (details withheld: the URL could not be parsed)"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 # --- chat notification -------------------------------------------------------------------

@@ -136,6 +136,7 @@ class _Judge:
         self.policies_complete = inventory.complete("policies")
         self._kind_known: dict[str, bool] = {}
         self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
+        self._claims: dict[str, gk.Want] | None = None  # built at the first unowned binding
 
     # --- VAPB ----------------------------------------------------------------------------
 
@@ -152,14 +153,21 @@ class _Judge:
         found = self._constraint(obj, owner, kind, ref.name, unowned=False)
         if isinstance(found, Verdict):
             return found
+        wanted_name = gk.binding_name(ref.kind, ref.name)
+        legacy = obj.name != wanted_name and obj.name == gk.legacy_binding_name(ref.name)
+        if obj.name != wanted_name and not legacy:
+            # Gatekeeper only ever creates (and deletes) its own names; the garbage collector
+            # keeps this one while its owner lives. Someone made it on purpose: report it.
+            return _report(
+                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
+            )
         decision, recheck = self._binding_wanted(kind, found.facts)
         if decision.want is gk.Want.UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is gk.Want.NO:
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
-        wanted_name = gk.binding_name(ref.kind, ref.name)
-        if obj.name != wanted_name:
-            return self._other_name(obj, owner, ref, wanted_name)
+        if legacy:
+            return self._legacy(obj, owner, ref, wanted_name)
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -176,14 +184,10 @@ class _Judge:
             )
         return _verdict(obj, Action.KEEP, Reason.WANTED, "wanted by its constraint", owner)
 
-    def _other_name(
+    def _legacy(
         self, obj: AdmissionObject, owner: Owner, ref: gk.OwnerRef, wanted_name: str
     ) -> Verdict:
-        """Rows 8-9 (a legacy name), or a name Gatekeeper never gives."""
-        if obj.name != gk.legacy_binding_name(ref.name):
-            return _report(
-                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
-            )
+        """Rows 8-9: a wanted binding under its pre-v3.23 name."""
         if _owned_by(self.bindings_by_name.get(wanted_name), ref):
             return _delete(
                 obj,
@@ -265,11 +269,6 @@ class _Judge:
         found = self._template(obj, owner, unowned=False)
         if isinstance(found, Verdict):
             return found
-        decision = gk.wants_policy(found.facts, self.defaults)
-        if decision.want is gk.Want.UNKNOWN:
-            return _undecided(obj, decision.why, owner)
-        if decision.want is gk.Want.NO:
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if obj.name != gk.policy_name(ref.name):
             return _report(
                 obj,
@@ -277,6 +276,11 @@ class _Judge:
                 f"Gatekeeper names this policy {gk.policy_name(ref.name)}",
                 owner,
             )
+        decision = gk.wants_policy(found.facts, self.defaults)
+        if decision.want is gk.Want.UNKNOWN:
+            return _undecided(obj, decision.why, owner)
+        if decision.want is gk.Want.NO:
+            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -316,11 +320,69 @@ class _Judge:
                 return found_template
             decision = gk.wants_policy(found_template.facts, self.defaults)
             return _unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
+        claimed = self._claimed(obj, owner)
+        if claimed is not None:
+            return claimed
         found = self._constraint(obj, owner, kind, name, unowned=True)
         if isinstance(found, Verdict):
             return found
-        decision, _ = self._binding_wanted(kind, found.facts)
-        return _unowned_by_want(obj, owner, decision, Recheck.CONSTRAINT)
+        decision, recheck = self._binding_wanted(kind, found.facts)
+        return _unowned_by_want(obj, owner, decision, recheck)
+
+    def _claimed(self, obj: AdmissionObject, owner: Owner) -> Verdict | None:
+        """Row 2's "no live owner wants that name", over every reading of the name.
+
+        ``gatekeeper-k8sfoo-bar`` is the legacy name of any constraint ``k8sfoo-bar`` and the
+        new name of ``K8sFoo/bar``: Gatekeeper adopts an unowned binding for whichever live
+        constraint wants that name, whatever its fingerprint says.
+        """
+        if self._claims is None:
+            self._claims = self._name_claims()
+        want = self._claims.get(obj.name)
+        if want is gk.Want.YES:
+            new_name = gk.binding_name(owner.kind, owner.name)
+            if obj.name == gk.legacy_binding_name(owner.name) and new_name in self.bindings_by_name:
+                return _report(
+                    obj,
+                    Reason.LEGACY_DUPLICATE,
+                    f"no ownerReference, so not deleted; {new_name} also exists",
+                    owner,
+                )
+            return _verdict(
+                obj,
+                Action.KEEP,
+                Reason.WANTED,
+                "no ownerReference, but a live constraint wants this name (Gatekeeper adopts it)",
+                owner,
+            )
+        if want is gk.Want.UNKNOWN:
+            return _undecided(obj, "a constraint that may want this name cannot be parsed", owner)
+        if not self._all_constraints_known():
+            return _undecided(
+                obj,
+                "a constraint list is incomplete: an unseen constraint may want this name",
+                owner,
+            )
+        return None
+
+    def _name_claims(self) -> dict[str, gk.Want]:
+        """Every binding name (new and legacy) a listed constraint wants, or may want."""
+        rank = {gk.Want.NO: 0, gk.Want.UNKNOWN: 1, gk.Want.YES: 2}
+        claims: dict[str, gk.Want] = {}
+        for (kind, name), record in self.inv.constraints.items():
+            want = self._binding_wanted(kind, record.facts)[0].want
+            for claimed in (gk.binding_name(kind, name), gk.legacy_binding_name(name)):
+                if rank[want] > rank[claims.get(claimed, gk.Want.NO)]:
+                    claims[claimed] = want
+        return claims
+
+    def _all_constraints_known(self) -> bool:
+        """Whether every constraint in the cluster was listed: all kinds, all complete."""
+        return self.inv.complete("crds") and all(
+            presence is not Presence.UNKNOWN
+            and (presence is Presence.ABSENT or self.inv.complete(constraints_list_name(kind)))
+            for kind, presence in self.inv.kinds.items()
+        )
 
 
 def _owned_by(obj: AdmissionObject | None, ref: gk.OwnerRef) -> bool:

@@ -245,8 +245,13 @@ def object_fields(verdict: Verdict) -> dict[str, Any]:
         fields["owner_name"] = verdict.owner.name
         fields["template"] = template_of(verdict.owner)
     if obj.created is not None:
-        fields["object_created"] = obj.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields["object_created"] = rfc3339(obj.created)
     return fields
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-01-01T00:00:00Z``: seconds, UTC, four-digit year even before 1000."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def template_of(owner: Owner) -> str:

@@ -6,6 +6,7 @@ the CLI reads settings only from here. No I/O.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,7 @@ from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.reasons import DEFAULT_REASONS, Reason
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+MAX_DURATION_SECONDS = 366 * 86400  # beyond this a duration is a typo, and overflows dates
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -33,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(
         float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(value)
     )
+    if seconds > MAX_DURATION_SECONDS:
+        raise SettingsError(f"invalid duration {text!r}: longer than a year")
     return timedelta(seconds=seconds)
 
 
@@ -115,6 +119,10 @@ class Settings:
             raise SettingsError("--request-timeout must be greater than 0")
         if not 1 <= self.access.page_size <= 10_000:
             raise SettingsError("--page-size must be between 1 and 10000")
+        if not math.isfinite(self.access.qps) or not math.isfinite(
+            self.guards.max_deletion_percent
+        ):
+            raise SettingsError("--qps and --max-deletion-percent must be finite numbers")
         if self.access.qps <= 0 or self.access.burst < 1 or self.access.concurrency < 1:
             raise SettingsError("--qps must be > 0, --burst and --concurrency >= 1")
         if self.guards.max_deletions < 0:

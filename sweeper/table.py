@@ -30,10 +30,11 @@ _EXIT_MEANINGS = {
 
 def age(created: str | None, now: datetime) -> str:
     """``45s``, ``12m``, ``5h``, ``3d`` since an RFC 3339 timestamp; ``-`` when unknown."""
-    if not created:
+    try:
+        moment = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        seconds = max(0, int((now - moment) / timedelta(seconds=1)))
+    except (TypeError, ValueError, OverflowError):  # a view never fails a sweep
         return "-"
-    moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
-    seconds = max(0, int((now - moment) / timedelta(seconds=1)))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"

@@ -120,3 +120,16 @@ def test_junk_objects_of_every_kind_never_raise_or_get_deleted(items: list[dict]
         objects.append(item)
     result = plan(snapshot(objects), RULES, now=NOW)
     assert {v.obj.name for v in result.deletions} <= {"gatekeeper-k8srequiredlabels-gone"}
+
+
+def test_timestamps_at_the_edges_never_crash_a_log_line_or_the_table() -> None:
+    from sweeper.inventory import parse_timestamp
+    from sweeper.report import rfc3339
+    from sweeper.table import age
+
+    assert parse_timestamp("0001-01-01T00:00:00+01:00") is None  # not representable in UTC
+    early = parse_timestamp("0001-01-01T00:00:00Z")
+    assert early is not None and rfc3339(early) == "0001-01-01T00:00:00Z"
+    assert rfc3339(parse_timestamp("2026-01-01T02:00:00+02:00")) == "2026-01-01T00:00:00Z"
+    assert age("0001-01-01T00:00:00Z", NOW).endswith("d")
+    assert age("yesterday", NOW) == age(None, NOW) == "-"

@@ -218,3 +218,13 @@ def test_in_cluster_config_is_used_in_a_pod(tmp_path, monkeypatch) -> None:
     assert cfg.host == "https://127.0.0.1:6443"
     assert cfg.api_key["BearerToken"].lower() == "bearer sa-token"
     assert cfg.refresh_api_key_hook is not None  # a rotated token is re-read
+
+
+def test_a_404_that_is_not_a_kubernetes_not_found_proves_nothing(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    server.inject(path="/absent$", status=404, body=b"<html>not here</html>")
+    client = client_for(kubeconfig, FakeTime())
+    with pytest.raises(ApiError, match="without a Kubernetes NotFound status"):
+        client.get(f"{BINDINGS}/absent")
+    assert client.get(f"{BINDINGS}/absent") is None  # the real answer: Status NotFound

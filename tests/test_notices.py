@@ -6,6 +6,7 @@ with the same code, and the summary stays the last line.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -19,7 +20,7 @@ import requests
 import responses
 from conftest import NOW, sweep
 
-from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace
+from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace, redact
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
@@ -33,6 +34,7 @@ class Pushgateway:
 
     status: int = 200
     received: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, body
+    authorization: list[str | None] = field(default_factory=list)
     url: str = ""
 
 
@@ -44,6 +46,7 @@ def pushgateway() -> Iterator[Pushgateway]:
         def _record(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             gateway.received.append((self.command, self.path, body.decode()))
+            gateway.authorization.append(self.headers.get("Authorization"))
             self.send_response(gateway.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -143,6 +146,26 @@ def test_a_failed_push_is_logged_and_changes_nothing(
     [line] = run.events("metrics_push_failed")
     assert line["level"] == "warning" and line["error"]
     assert run.lines[-1]["event"] == "sweep_summary"
+
+
+def test_pushgateway_credentials_go_as_basic_auth_and_never_into_logs(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    with_credentials = pushgateway.url.replace("http://", "http://pusher:s3cretPW@")
+    run = sweep(kubeconfig, pushgateway_url=with_credentials)
+    assert run.exit_code == 0 and not run.events("metrics_push_failed")
+    expected = "Basic " + base64.b64encode(b"pusher:s3cretPW").decode()
+    assert pushgateway.authorization == [expected]
+    pushgateway.status = 500
+    failed = sweep(kubeconfig, pushgateway_url=with_credentials)
+    assert failed.events("metrics_push_failed")
+    assert "s3cretPW" not in json.dumps(run.lines + failed.lines)
+
+
+def test_redact_removes_url_credentials() -> None:
+    text = "nonnumeric port: 's3cretPW@127.0.0.1'"
+    assert redact(text, "http://pusher:s3cretPW@127.0.0.1/") == "nonnumeric port: '***@127.0.0.1'"
 
 
 # --- Kubernetes Events ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
+from sweeper.inventory import constraint_record
 from sweeper.plan import Hold, Recheck, plan
 from sweeper.reasons import Action, Reason
 from sweeper.recheck import still_deletable
@@ -434,3 +435,75 @@ def test_still_deletable_crd_back_and_new_binding_gone() -> None:
     assert verdict.recheck is Recheck.NEW_BINDING
     assert still_deletable(verdict, new, inventory=inventory, rules=RULES)[0] is True
     assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is False
+
+
+# --- review findings: names decide before wants, every reading of an unowned name --------
+
+
+def test_owned_binding_with_a_name_gatekeeper_never_gives_is_reported_not_deleted() -> None:
+    c = live("K8sRequiredLabels", "c", scoped=[])  # wants no binding
+    custom = stamp(make.binding(c))
+    custom["metadata"]["name"] = "team-extra-binding"
+    base = gatekeeper(generate_vap=False)
+    custom_policy = stamp(make.policy(base[1]))
+    custom_policy["metadata"]["name"] = "team-custom-policy"
+    verdicts = judge([*base, c, custom, custom_policy], policies=True)
+    assert verdicts["team-extra-binding"] == (Action.REPORT, Reason.NAME_MISMATCH)
+    assert verdicts["team-custom-policy"] == (Action.REPORT, Reason.NAME_MISMATCH)
+    assert verdicts["gatekeeper-k8srequiredlabels"] == (Action.DELETE, Reason.NOT_WANTED)
+
+
+def test_unowned_binding_wanted_under_another_reading_of_its_name_is_kept() -> None:
+    """Fingerprinted as the legacy binding of gone X/k8sfoo-bar; live K8sFoo/bar wants the name."""
+    base = gatekeeper() + gatekeeper("K8sFoo")[1:]
+    wanted_by = live("K8sFoo", "bar")
+    orphan = stamp(
+        make.binding(
+            make.constraint("K8sRequiredLabels", "k8sfoo-bar", uid="x"), legacy=True, owned=False
+        )
+    )
+    assert orphan["metadata"]["name"] == gk.binding_name("K8sFoo", "bar")
+    verdicts = judge([*base, wanted_by, orphan], rules=replace(RULES, reasons=ALL))
+    assert verdicts["gatekeeper-k8sfoo-bar"] == (Action.KEEP, Reason.WANTED)
+
+
+def test_unowned_binding_is_undecided_while_any_constraint_list_is_incomplete() -> None:
+    orphan = stamp(make.binding(make.constraint("K8sRequiredLabels", "gone", uid="x"), owned=False))
+    base = gatekeeper() + gatekeeper("K8sOther")[1:]
+    verdicts = judge(
+        [*base, orphan], rules=replace(RULES, reasons=ALL), failed=("constraints/k8sother",)
+    )
+    assert verdicts[orphan["metadata"]["name"]] == (Action.UNDECIDED, Reason.UNDECIDED)
+
+
+def test_unowned_legacy_duplicate_is_reported() -> None:
+    c = live("K8sRequiredLabels", "dup")
+    objs = [
+        *gatekeeper(),
+        c,
+        stamp(make.binding(c)),
+        stamp(make.binding(c, legacy=True, owned=False)),
+    ]
+    assert judge(objs, rules=replace(RULES, reasons=ALL))["gatekeeper-dup"] == (
+        Action.REPORT,
+        Reason.LEGACY_DUPLICATE,
+    )
+
+
+def test_unowned_binding_rechecks_the_template_when_the_template_decided() -> None:
+    base = gatekeeper(generate_vap=False)
+    c = live("K8sRequiredLabels", "c")
+    orphan = stamp(make.binding(c, owned=False))
+    inventory = snapshot([*base, c, orphan])
+    verdict = plan(inventory, replace(RULES, reasons=ALL), now=NOW).deletions
+    (binding,) = [v for v in verdict if v.obj.is_binding]
+    assert binding.reason is Reason.ORPHANED_UNOWNED and binding.recheck is Recheck.TEMPLATE
+    switched_on = stamp(make.template("K8sRequiredLabels", generate_vap=True))
+    assert still_deletable(binding, switched_on, inventory=inventory, rules=RULES)[0] is False
+
+
+def test_a_constraint_missing_fields_is_still_found_by_its_name() -> None:
+    c = live("K8sRequiredLabels", "c")
+    del c["kind"]
+    key, record = constraint_record("K8sRequiredLabels", c)
+    assert key == ("k8srequiredlabels", "c") and record.facts.problem

@@ -27,7 +27,8 @@ from sweeper.testing.snapshot import snapshot, stamp
 
 NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 KINDS = ("K8sAlpha", "K8sBeta", "K8sGamma")
-NAMES = ("a", "b", "shared")
+# "k8sbeta-a" makes names collide: its legacy binding name is K8sBeta/a's new one.
+NAMES = ("a", "shared", "k8sbeta-a")
 ACTIONS = (None, "deny", "warn", "dryrun", "scoped-vap", "scoped-audit", "scoped-star")
 SCOPED = {
     "scoped-vap": [{"action": "deny", "enforcementPoints": [{"name": "vap.k8s.io"}]}],
@@ -50,8 +51,9 @@ class World:
     objects: list[dict[str, Any]] = field(default_factory=list)
     defaults: GatekeeperDefaults = field(default_factory=GatekeeperDefaults)
     wanted_policies: set[str] = field(default_factory=set)
-    wanted_bindings: set[str] = field(default_factory=set)  # new-scheme names
-    wanting_owners: set[tuple[str, str]] = field(default_factory=set)  # (kind, name)
+    # binding name -> the live constraints (kind, name) that want a binding of that name
+    wanted_new: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    wanted_legacy: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
 
 @st.composite
@@ -102,8 +104,9 @@ def worlds(draw: st.DrawFn) -> World:
                     else world.defaults.create_vapb
                 )
                 if wants:
-                    world.wanted_bindings.add(gk.binding_name(kind, name))
-                    world.wanting_owners.add((kind, name))
+                    owner = (kind, name)
+                    world.wanted_new.setdefault(gk.binding_name(kind, name), set()).add(owner)
+                    world.wanted_legacy.setdefault(gk.legacy_binding_name(name), set()).add(owner)
             variants = draw(
                 st.lists(
                     st.sampled_from(
@@ -150,11 +153,14 @@ def _deleted(objects: list[dict[str, Any]], rules: Rules, failed: tuple[str, ...
     return {(v.obj.kind, v.obj.name) for v in result.deletions}
 
 
-def _legacy_is_sole(world: World, name: str, kind: str, owner: str) -> bool:
-    new = gk.binding_name(kind, owner)
-    return not any(
-        o["kind"] == BINDING_KIND and o["metadata"]["name"] == new for o in world.objects
-    )
+def _new_binding_owned_by(world: World, owner: tuple[str, str]) -> bool:
+    kind, name = owner
+    for obj in world.objects:
+        if obj["kind"] == BINDING_KIND and obj["metadata"]["name"] == gk.binding_name(kind, name):
+            ref = gk.controller_owner(obj)
+            if ref is not None and (ref.kind, ref.name) == owner:
+                return True
+    return False
 
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -169,13 +175,16 @@ def test_never_deletes_what_gatekeeper_wants(world: World, include_unowned: bool
         if not obj.is_binding:
             assert obj.name not in world.wanted_policies, verdict
             continue
-        assert obj.name not in world.wanted_bindings, verdict
-        for kind, name in world.wanting_owners:
-            if obj.name == gk.legacy_binding_name(name) and _legacy_is_sole(
-                world, obj.name, kind, name
-            ):
-                owner = verdict.owner
-                assert owner is None or (owner.kind, owner.name) != (kind, name), verdict
+        ref = obj.owner if obj.owner and obj.owner.group == gk.CONSTRAINTS_GROUP else None
+        if ref is None:  # unowned: Gatekeeper adopts it for any live constraint wanting the name
+            assert obj.name not in world.wanted_new, verdict
+            assert obj.name not in world.wanted_legacy, verdict
+            continue
+        owner = (ref.kind, ref.name)
+        assert owner not in world.wanted_new.get(obj.name, set()), verdict
+        if owner in world.wanted_legacy.get(obj.name, set()):
+            # Only as a legacy duplicate: the owner's new-scheme binding enforces instead.
+            assert _new_binding_owned_by(world, owner), verdict
 
 
 @SETTINGS

@@ -302,3 +302,38 @@ def test_large_constraint_name_truncated_binding_is_kept(
     run = sweep(kubeconfig)
     assert run.summary["candidates"] == 0
     assert gk.binding_name("K8sRequiredLabels", long_name) in names(server, BINDING)
+
+
+def _unlabelled_crd_with_plural(server: FakeApiServer, kind: str, plural: str) -> dict:
+    server.create(make.template_crd())
+    template = server.create(make.template(kind))
+    server.create(make.policy(template))
+    crd = make.constraint_crd(template)
+    crd["metadata"]["labels"] = {}
+    crd["metadata"]["name"] = f"{plural}.constraints.gatekeeper.sh"
+    crd["spec"]["names"].update(plural=plural, singular=kind.lower())
+    server.create(crd)
+    return server.create(make.constraint(kind, "live"))
+
+
+def test_unlabelled_crd_with_another_plural_is_found_by_discovery(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    constraint = _unlabelled_crd_with_plural(server, "K8sFoo", "k8sfoos")
+    binding = server.create(make.binding(constraint))
+    run = sweep(kubeconfig)
+    assert run.exit_code == 0 and run.summary["candidates"] == 0
+    assert binding["metadata"]["name"] in names(server, BINDING)
+    assert any(r.path == "/apis/constraints.gatekeeper.sh/v1beta1/k8sfoos" for r in server.requests)
+
+
+def test_failed_discovery_keeps_an_unlisted_kind_undecided(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    constraint = _unlabelled_crd_with_plural(server, "K8sFoo", "k8sfoos")
+    binding = server.create(make.binding(constraint))
+    server.inject(method="GET", path=r"^/apis/constraints\.gatekeeper\.sh$", status=503, times=None)
+    run = sweep(kubeconfig)
+    assert run.exit_code == 4
+    assert run.names("undecided") == {binding["metadata"]["name"]}
+    assert binding["metadata"]["name"] in names(server, BINDING)

@@ -113,7 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.status is not None:
             message = f"injected fault: HTTP {fault.status}"
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            self._send(fault.status, status_body(fault.status, message), headers)
+            # A raw body goes out with the status when both are given (e.g. a proxy's 404).
+            payload = fault.body if fault.body is not None else status_body(fault.status, message)
+            self._send(fault.status, payload, headers)
             return True
         if fault.body is not None:
             self._send(200, fault.body)
@@ -236,7 +238,8 @@ class FakeApiServer:
     def inject(self, *, method: str = "*", path: str = ".*", status: int | None = None,
                retry_after: str | None = None, body: bytes | None = None, drop: bool = False,
                delay: float = 0.0, times: int | None = 1, query: str | None = None) -> Fault:
-        """Make matching requests misbehave (delay, then drop / Status / raw 200 body)."""
+        """Make matching requests misbehave: delay, then drop, or answer `status` (with a
+        Kubernetes Status, or with `body` when given), or answer `body` with 200."""
         return self._store.add_fault(Fault(
             method=method, path=path, query=query, status=status, retry_after=retry_after,
             body=body, drop=drop, delay=delay, times=times, owner=self._store))
