@@ -174,9 +174,11 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     from kubernetes.client import ApiClient
 
     from sweeper import cli
-    from sweeper.inventory import BINDING_KIND, admission_object, discover_vap_version, gather
-    from sweeper.kube import KubeClient, load_configuration
+    from sweeper.inventory import discover_vap_version, gather
+    from sweeper.kube import KubeClient
+    from sweeper.kubeconfig import load_configuration
     from sweeper.plan import plan
+    from sweeper.records import BINDING_KIND, admission_object
     from sweeper.sweep import _no_cyclic_gc
 
     ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])

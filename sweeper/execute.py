@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from sweeper import gatekeeper as gk
 from sweeper.inventory import BINDINGS, CRD_PATH, POLICIES, Inventory, admission_path
 from sweeper.kube import ApiError, DeleteResult, Interrupted, KubeClient, SweepAborted
-from sweeper.plan import Plan, Recheck, Verdict
 from sweeper.reasons import Action, Event
 from sweeper.recheck import still_deletable
 from sweeper.report import Reporter, names
 from sweeper.settings import Settings
+from sweeper.verdicts import Plan, Recheck, Verdict
 
 _DELETE_EVENTS = {
     DeleteResult.DELETED: (Event.DELETED, "deleted"),

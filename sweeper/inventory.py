@@ -11,20 +11,28 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sweeper import gatekeeper as gk
 from sweeper.kube import ApiError, KubeClient
-from sweeper.reasons import SKIP_ANNOTATION
+from sweeper.records import (
+    BINDING_KIND,
+    POLICY_KIND,
+    AdmissionObject,
+    ConstraintKind,
+    ConstraintRecord,
+    TemplateRecord,
+    admission_object,
+    constraint_kind,
+    constraint_record,
+    served_version,
+    template_record,
+)
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
-BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDINGS = "validatingadmissionpolicybindings"
 POLICIES = "validatingadmissionpolicies"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-TEMPLATE_KEY = gk.TEMPLATE_KIND.lower()
 
 
 class Presence(enum.Enum):
@@ -33,46 +41,6 @@ class Presence(enum.Enum):
     PRESENT = "present"
     ABSENT = "absent"
     UNKNOWN = "unknown"
-
-
-class AdmissionObject(NamedTuple):
-    """A VAP or VAPB reduced to what the plan needs.
-
-    A NamedTuple, not a frozen dataclass: one is built per listed object, and a frozen
-    dataclass costs about four times as much to construct.
-    """
-
-    kind: str
-    name: str
-    uid: str
-    resource_version: str
-    created: datetime | None
-    owner: gk.OwnerRef | None  # the controller ownerReference
-    has_owner_refs: bool
-    skip: bool  # annotated sweeper.gatekeeper.sh/skip: "true"
-    policy_name: str | None = None  # bindings only
-    fingerprint: tuple[str, str] | None = (
-        None  # (lower owner kind, owner name) of an unowned object
-    )
-    problem: str | None = None  # why this object cannot be decided on
-
-    @property
-    def is_binding(self) -> bool:
-        return self.kind == BINDING_KIND
-
-
-@dataclass(frozen=True, slots=True)
-class ConstraintRecord:
-    uid: str
-    facts: gk.ConstraintFacts
-    skip: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateRecord:
-    uid: str
-    facts: gk.TemplateFacts
-    skip: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +55,6 @@ class ListStatus:
     @property
     def complete(self) -> bool:
         return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class ConstraintKind:
-    kind: str
-    plural: str
-    version: str
-
-    @property
-    def path(self) -> str:
-        return f"/apis/{gk.CONSTRAINTS_GROUP}/{self.version}/{self.plural}"
 
 
 @dataclass(frozen=True)
@@ -133,122 +90,6 @@ def admission_path(version: str, resource: str, name: str | None = None) -> str:
 def constraints_list_name(kind: str) -> str:
     """The key of a constraint kind's list in ``Inventory.lists``."""
     return f"constraints/{kind.lower()}"
-
-
-# --- parsing (pure) --------------------------------------------------------------------
-
-
-def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = obj.get("metadata")
-    return metadata if isinstance(metadata, dict) else {}
-
-
-def _is_skipped(metadata: Mapping[str, Any]) -> bool:
-    annotations = metadata.get("annotations")
-    return isinstance(annotations, dict) and annotations.get(SKIP_ANNOTATION) == "true"
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An RFC 3339 ``creationTimestamp``, or None when missing or malformed."""
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        # In UTC from here on; a time that UTC cannot hold (year 1, east of Greenwich) fails.
-        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
-    except (ValueError, OverflowError):
-        return None
-
-
-def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
-    """Reduce a listed VAP or VAPB to an ``AdmissionObject``; never raises."""
-    metadata = _metadata(obj)
-    name, uid, rv = (metadata.get(key) for key in ("name", "uid", "resourceVersion"))
-    problems = [
-        f"metadata.{key} is missing or not a string"
-        for key, value in (("name", name), ("uid", uid), ("resourceVersion", rv))
-        if not isinstance(value, str) or not value
-    ]
-    if isinstance(name, str) and len(name) > gk.MAX_NAME_LENGTH:
-        problems.append(f"metadata.name is longer than {gk.MAX_NAME_LENGTH} characters")
-    created = parse_timestamp(metadata.get("creationTimestamp"))
-    if created is None:
-        problems.append("metadata.creationTimestamp is missing or malformed")
-    spec = obj.get("spec")
-    policy_name = None
-    if kind == BINDING_KIND:
-        raw = spec.get("policyName") if isinstance(spec, dict) else None
-        policy_name = raw if isinstance(raw, str) else None
-    has_refs = gk.has_owner_references(obj)
-    fingerprint = None
-    if not has_refs:
-        if kind == BINDING_KIND:
-            fingerprint = gk.binding_fingerprint(obj)
-        else:
-            template_name = gk.policy_fingerprint(obj)
-            fingerprint = (TEMPLATE_KEY, template_name) if template_name else None
-    return AdmissionObject(
-        kind=kind,
-        name=name if isinstance(name, str) else "",
-        uid=uid if isinstance(uid, str) else "",
-        resource_version=rv if isinstance(rv, str) else "",
-        created=created,
-        owner=gk.controller_owner(obj),
-        has_owner_refs=has_refs,
-        skip=_is_skipped(metadata),
-        policy_name=policy_name,
-        fingerprint=fingerprint,
-        problem="; ".join(problems) or None,
-    )
-
-
-def constraint_kind(crd: Mapping[str, Any]) -> ConstraintKind | None:
-    """The kind, plural and best served version of a constraint CRD; None if malformed."""
-    spec = crd.get("spec")
-    if not isinstance(spec, dict) or spec.get("group") != gk.CONSTRAINTS_GROUP:
-        return None
-    names = spec.get("names")
-    kind = names.get("kind") if isinstance(names, dict) else None
-    plural = names.get("plural") if isinstance(names, dict) else None
-    version = served_version(crd, preferred=("v1beta1", "v1", "v1alpha1"))
-    if not (isinstance(kind, str) and kind and isinstance(plural, str) and plural and version):
-        return None
-    return ConstraintKind(kind=kind, plural=plural, version=version)
-
-
-def served_version(crd: Mapping[str, Any], *, preferred: tuple[str, ...]) -> str | None:
-    """The first of ``preferred`` that the CRD serves."""
-    spec = crd.get("spec")
-    versions = spec.get("versions") if isinstance(spec, dict) else None
-    if not isinstance(versions, list):
-        return None
-    served = {
-        entry.get("name")
-        for entry in versions
-        if isinstance(entry, dict) and entry.get("served") is True
-    }
-    return next((version for version in preferred if version in served), None)
-
-
-def constraint_record(
-    kind: str, obj: Mapping[str, Any]
-) -> tuple[tuple[str, str], ConstraintRecord]:
-    metadata = _metadata(obj)
-    facts = gk.parse_constraint(obj)
-    # Keyed on metadata.name read here: facts.name is empty when an earlier field is broken.
-    name, uid = metadata.get("name"), metadata.get("uid")
-    return (kind.lower(), name if isinstance(name, str) else ""), ConstraintRecord(
-        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
-    )
-
-
-def template_record(obj: Mapping[str, Any]) -> tuple[str, TemplateRecord]:
-    metadata = _metadata(obj)
-    facts = gk.parse_template(obj)
-    uid = metadata.get("uid")
-    return facts.name, TemplateRecord(
-        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
-    )
 
 
 # --- gathering (I/O) -------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,10 +28,6 @@ MAX_LIST_RESTARTS = 3
 MAX_LIST_PAGES = 10_000
 MAX_LIST_ITEMS = 1_000_000  # bounds memory against a misbehaving server
 RETRY_AFTER_CAP_SECONDS = 30.0
-
-
-class ConfigError(Exception):
-    """The cluster configuration cannot be loaded; the message is one line."""
 
 
 class ApiError(Exception):
@@ -128,38 +123,6 @@ class RateLimiter:
             wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
         if wait > 0:
             self._sleep(wait)
-
-
-def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> Any:
-    """In-cluster config inside a pod unless a kubeconfig was named, else the kubeconfig."""
-    from kubernetes import client, config
-
-    env = os.environ if environ is None else environ
-    cfg = client.Configuration()
-    try:
-        if access.kubeconfig is None and env.get("KUBERNETES_SERVICE_HOST"):
-            # load_config() would print to stdout on this path; pick explicitly instead.
-            config.load_incluster_config(client_configuration=cfg)
-        else:
-            path = access.kubeconfig or env.get("KUBECONFIG") or "~/.kube/config"
-            first = os.path.expanduser(path.split(os.pathsep)[0])
-            if not os.path.isfile(first):
-                raise ConfigError(f"cannot read kubeconfig {first}: no such file")
-            config.load_kube_config(
-                config_file=path,
-                context=access.context,
-                client_configuration=cfg,
-                persist_config=False,
-            )
-    except ConfigError:
-        raise
-    except Exception as error:  # the loaders raise many types; all mean "bad configuration"
-        raise ConfigError(f"cannot load cluster configuration: {one_line(error)}") from None
-    cfg.retries = False  # urllib3 would otherwise retry silently and follow Retry-After uncapped
-    if access.insecure_skip_tls_verify:
-        cfg.verify_ssl = False
-    cfg.connection_pool_maxsize = max(4, access.concurrency + 1)
-    return cfg
 
 
 def one_line(error: BaseException) -> str:

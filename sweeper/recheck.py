@@ -13,9 +13,9 @@ from typing import Any
 
 from sweeper import gatekeeper as gk
 from sweeper.inventory import Inventory
-from sweeper.plan import Recheck, Verdict
 from sweeper.reasons import Reason
 from sweeper.settings import Rules
+from sweeper.verdicts import Recheck, Verdict
 
 
 def still_deletable(

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pythonjsonlogger.json import JsonFormatter
 
 from sweeper.inventory import Inventory
-from sweeper.plan import Owner, Plan, Verdict
 from sweeper.reasons import DELETE_REASONS, Action, Event, Reason
+from sweeper.verdicts import Owner, Plan, Verdict
 
 if TYPE_CHECKING:
     from sweeper.table import TableView

@@ -21,12 +21,12 @@ from sweeper.execute import Applier
 from sweeper.inventory import Inventory, discover_vap_version, gather
 from sweeper.kube import (
     ApiError,
-    ConfigError,
     KubeClient,
     RateLimiter,
     RetryPolicy,
     SweepAborted,
 )
+from sweeper.kubeconfig import ConfigError
 from sweeper.notices import SERVICEACCOUNT_NAMESPACE_FILE, SweepEnd, announce
 from sweeper.plan import plan
 from sweeper.reasons import Action, Event, ExitCode
@@ -186,7 +186,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient:
     from kubernetes.client import ApiClient
 
-    from sweeper.kube import load_configuration
+    from sweeper.kubeconfig import load_configuration
 
     configuration = load_configuration(settings.access, runtime.environ)
     deadline = started + settings.guards.timeout.total_seconds()

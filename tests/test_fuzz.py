@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sweeper import gatekeeper as gk
-from sweeper.inventory import BINDING_KIND, POLICY_KIND, admission_object
 from sweeper.plan import plan
 from sweeper.reasons import DELETE_REASONS, Action
+from sweeper.records import BINDING_KIND, POLICY_KIND, admission_object
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
@@ -123,7 +123,7 @@ def test_junk_objects_of_every_kind_never_raise_or_get_deleted(items: list[dict]
 
 
 def test_timestamps_at_the_edges_never_crash_a_log_line_or_the_table() -> None:
-    from sweeper.inventory import parse_timestamp
+    from sweeper.records import parse_timestamp
     from sweeper.report import rfc3339
     from sweeper.table import age
 

@@ -8,15 +8,14 @@ from kubernetes.client import ApiClient
 
 from sweeper.kube import (
     ApiError,
-    ConfigError,
     DeadlineExceeded,
     DeleteResult,
     Interrupted,
     KubeClient,
     RateLimiter,
     RetryPolicy,
-    load_configuration,
 )
+from sweeper.kubeconfig import ConfigError, load_configuration
 from sweeper.settings import ClusterAccess
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make

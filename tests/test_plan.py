@@ -11,13 +11,14 @@ import pytest
 
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.inventory import constraint_record
-from sweeper.plan import Hold, Recheck, plan
+from sweeper.plan import plan
 from sweeper.reasons import Action, Reason
 from sweeper.recheck import still_deletable
+from sweeper.records import constraint_record
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
+from sweeper.verdicts import Hold, Recheck
 
 NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 RULES = Rules(min_age=timedelta(0))

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.inventory import BINDING_KIND
 from sweeper.plan import plan
 from sweeper.reasons import DELETE_REASONS, Action
+from sweeper.records import BINDING_KIND
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp

@@ -17,9 +17,9 @@ from conftest import NOW, T0, sweep
 
 from sweeper import execute
 from sweeper import gatekeeper as gk
-from sweeper.plan import Recheck
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
+from sweeper.verdicts import Recheck
 
 CLUSTER_ROLE = Path(__file__).resolve().parents[1] / "cronjob" / "clusterrole.yaml"
 CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")

@@ -8,11 +8,12 @@ import pytest
 from conftest import T0, sweep
 from scenarios import Scenario, corpus
 
-from sweeper.plan import Verdict, plan
+from sweeper.plan import plan
 from sweeper.reasons import Action, Reason
 from sweeper.settings import Rules
 from sweeper.testing import FakeApiServer
 from sweeper.testing.snapshot import snapshot
+from sweeper.verdicts import Verdict
 
 SCENARIOS = corpus()
 VAP_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")

@@ -11,18 +11,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from sweeper import gatekeeper as gk
-from sweeper.inventory import (
+from sweeper.inventory import Inventory, ListStatus, Presence, constraints_list_name
+from sweeper.records import (
     BINDING_KIND,
     POLICY_KIND,
     ConstraintRecord,
-    Inventory,
-    ListStatus,
-    Presence,
     TemplateRecord,
     admission_object,
     constraint_kind,
     constraint_record,
-    constraints_list_name,
     template_record,
 )
 

@@ -1,0 +1,69 @@
+"""The vocabulary of decisions: what the plan says about each object.
+
+Shared by the planner, the re-check, apply and the report. Plain immutable values; the
+per-object ones are NamedTuples because one is built per listed object.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sweeper.reasons import Action, Reason
+from sweeper.records import AdmissionObject
+
+
+class Hold(enum.StrEnum):
+    """Why a deletion candidate is kept this run; the value is its log event."""
+
+    TOO_YOUNG = "too_young"
+    EXCLUDED = "excluded"
+    NOT_SELECTED = "reported"
+
+
+class Recheck(enum.Enum):
+    """The object to read again right before a DELETE: the one whose state decided it."""
+
+    TEMPLATE_CRD = "template-crd"
+    CONSTRAINT_CRD = "constraint-crd"
+    CONSTRAINT = "constraint"
+    TEMPLATE = "template"
+    NEW_BINDING = "new-binding"
+
+
+class Owner(NamedTuple):
+    """Who an object belongs to (by controller ownerReference, or by its fingerprint)."""
+
+    kind: str  # as written in the ownerReference; lower-case when from a fingerprint
+    name: str
+    uid: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+class Verdict(NamedTuple):
+    """The plan's decision for one object (a tuple: one is built per listed object)."""
+
+    obj: AdmissionObject
+    action: Action
+    reason: Reason
+    detail: str
+    owner: Owner | None = None
+    recheck: Recheck | None = None
+    hold: Hold | None = None
+
+    @property
+    def is_candidate(self) -> bool:
+        """A delete-row verdict, whether or not it is acted on this run."""
+        return self.action is Action.DELETE or self.hold is not None
+
+
+@dataclass(frozen=True)
+class Plan:
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def deletions(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.action is Action.DELETE)
