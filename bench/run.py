@@ -159,8 +159,12 @@ def expected_requests(shape: dict[str, Any]) -> dict[str, int]:
     # GETs: the template CRD (presence and served version), one per absent referenced
     # constraint CRD (proof of absence), one re-check per candidate.
     gets = 1 + shape["absent_kinds"] + candidates
-    return {"discovery": 1, "list": lists, "get": gets, "delete": candidates,
-            "total": 1 + lists + gets + candidates}
+    # Discovery: the admission group's v1 resources; and, when a referenced kind's CRD is
+    # missing, the constraints group and each of its versions (v1beta1, v1, v1alpha1), to
+    # prove the kind is not served under another plural.
+    discovery = 1 + (1 + 3 if shape["absent_kinds"] else 0)
+    return {"discovery": discovery, "list": lists, "get": gets, "delete": candidates,
+            "total": discovery + lists + gets + candidates}
 
 
 # --- in-process planner probe ------------------------------------------------------------
