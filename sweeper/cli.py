@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands, so ``sweeper version`` starts fa
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -291,6 +292,9 @@ def _run(settings: Any) -> int:
     from sweeper.report import Reporter
     from sweeper.sweep import Runtime, run_sweep
 
+    # Libraries that log through the root logger must not reach stderr by way of
+    # logging.basicConfig(): stdout carries the JSON lines, stderr one error line at most.
+    logging.getLogger().addHandler(logging.NullHandler())
     runtime = Runtime()
     restore = _stop_on_signals(runtime.stop)
     reporter = Reporter(
@@ -323,8 +327,14 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: maps every error to one stderr line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        click.echo(
+            "sweeper: error: Missing command: use 'sweeper sweep' (see 'sweeper --help')", err=True
+        )
+        sys.exit(ExitCode.USAGE)
     try:
-        code = cli.main(args=argv, prog_name="sweeper", standalone_mode=False)
+        code = cli.main(args=args, prog_name="sweeper", standalone_mode=False)
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.ClickException as error:

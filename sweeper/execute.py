@@ -95,6 +95,7 @@ class Applier:
         self.reporter = reporter
         self.stop = stop or threading.Event()
         self.aborted: SweepAborted | None = None
+        self.denied: str | None = None  # the first 401/403 of the apply phase
 
     def apply(self, plan: Plan) -> GuardTrip | None:
         """Run every deletion of ``plan``; returns the guard that stopped it, if one did."""
@@ -139,7 +140,10 @@ class Applier:
             )
             return
         try:
-            fresh = self.client.get(recheck_path(verdict, self.inventory), limited=True)
+            # Both tokens up front: no rate-limit wait may fall between the re-check and
+            # the DELETE, or an owner back in that gap would go unseen.
+            self.client.pace(1 if self.settings.dry_run else 2)
+            fresh = self.client.get(recheck_path(verdict, self.inventory))
             deletable, why = still_deletable(
                 verdict, fresh, inventory=self.inventory, rules=self.settings.rules
             )
@@ -153,11 +157,17 @@ class Applier:
                 object_path(verdict, self.inventory),
                 uid=verdict.obj.uid,
                 resource_version=verdict.obj.resource_version,
+                limited=False,
             )
         except ApiError as error:
-            report(
-                verdict, Event.DELETE_FAILED, "delete failed", level=logging.ERROR, error=str(error)
+            if error.status in (401, 403) and self.denied is None:
+                self.denied = str(error)  # credentials or RBAC: exit 2, like a denied list
+            stage = (
+                "re-check before the DELETE failed; not deleted"
+                if error.verb == "get"
+                else "delete failed"
             )
+            report(verdict, Event.DELETE_FAILED, stage, level=logging.ERROR, error=str(error))
             return
         except SweepAborted as error:
             self.aborted = error

@@ -24,7 +24,7 @@ from sweeper.settings import ClusterAccess
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_LIST_RESTARTS = 3
+MAX_LIST_ATTEMPTS = 3
 MAX_LIST_PAGES = 10_000
 MAX_LIST_ITEMS = 1_000_000  # bounds memory against a misbehaving server
 RETRY_AFTER_CAP_SECONDS = 30.0
@@ -91,38 +91,34 @@ class RetryPolicy:
     max_total_seconds: float = 60.0
     initial_seconds: float = 0.5
     max_wait_seconds: float = 10.0
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], object] = time.sleep
 
 
 class RateLimiter:
-    """Token bucket: at most ``qps`` requests a second on average, ``burst`` at once."""
+    """Token bucket: at most ``qps`` requests a second on average, ``burst`` at once.
+
+    It only reserves and says how long to wait; the caller waits, so that a wait can be
+    cut short by a signal or refused by the sweep's deadline.
+    """
 
     def __init__(
-        self,
-        *,
-        qps: float,
-        burst: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, *, qps: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._qps = qps
         self._burst = float(burst)
         self._tokens = float(burst)
         self._clock = clock
-        self._sleep = sleep
         self._last = clock()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
-        """Block until a token is available."""
+    def reserve(self, tokens: int = 1) -> float:
+        """Take ``tokens``; the seconds to wait before using them (0 when available now)."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self._burst, self._tokens + (now - self._last) * self._qps)
             self._last = now
-            self._tokens -= 1.0
-            wait = -self._tokens / self._qps if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
+            self._tokens -= tokens
+            return -self._tokens / self._qps if self._tokens < 0 else 0.0
 
 
 def one_line(error: BaseException) -> str:
@@ -145,6 +141,7 @@ class KubeClient:
         clock: Callable[[], float] = time.monotonic,
         limiter: RateLimiter | None = None,
         stop: threading.Event | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self._api = api_client
         self._stop = stop or threading.Event()
@@ -153,7 +150,9 @@ class KubeClient:
         self._retry = retry or RetryPolicy()
         self._deadline = deadline
         self._clock = clock
-        self._limiter = limiter or RateLimiter(qps=access.qps, burst=access.burst)
+        self._limiter = limiter or RateLimiter(qps=access.qps, burst=access.burst, clock=clock)
+        # Waits end early on a signal: Event.wait returns as soon as ``stop`` is set.
+        self._sleep = sleep or self._stop.wait
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -190,7 +189,7 @@ class KubeClient:
         A list restarts from scratch when its continue token expires (410 Gone) or its
         pages stop describing one snapshot; it fails rather than return a partial result.
         """
-        for _ in range(MAX_LIST_RESTARTS):
+        for _ in range(MAX_LIST_ATTEMPTS):
             try:
                 return [transform(item) for item in self._pages(path, label_selector)]
             except _RestartList:
@@ -202,7 +201,8 @@ class KubeClient:
             verb="list",
             path=path,
             status=None,
-            message=f"list restarted {MAX_LIST_RESTARTS} times (expired tokens or changing pages)",
+            message=f"list failed {MAX_LIST_ATTEMPTS} times in a row "
+            "(expired tokens or changing pages)",
         )
 
     def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
@@ -244,7 +244,19 @@ class KubeClient:
 
     # --- writes --------------------------------------------------------------------------
 
-    def delete(self, path: str, *, uid: str, resource_version: str) -> DeleteResult:
+    def pace(self, tokens: int = 1) -> None:
+        """Wait for ``tokens`` of the rate limit, within the deadline and until a signal."""
+        wait = self._limiter.reserve(tokens)
+        if wait > 0:
+            if self._deadline is not None and self._clock() + wait > self._deadline:
+                raise DeadlineExceeded("sweep timeout would pass while waiting for the rate limit")
+            self._sleep(wait)
+        if self._stop.is_set():
+            raise Interrupted("stopped by a signal while waiting for the rate limit")
+
+    def delete(
+        self, path: str, *, uid: str, resource_version: str, limited: bool = True
+    ) -> DeleteResult:
         """DELETE guarded by uid and resourceVersion preconditions."""
         body = {
             "apiVersion": "v1",
@@ -252,7 +264,7 @@ class KubeClient:
             "preconditions": {"uid": uid, "resourceVersion": resource_version},
         }
         status, _ = self._request(
-            "DELETE", path, verb="delete", body=body, allow={404, 409}, limited=True
+            "DELETE", path, verb="delete", body=body, allow={404, 409}, limited=limited
         )
         if status == 404:
             return DeleteResult.GONE
@@ -302,12 +314,16 @@ class KubeClient:
         policy = self._retry
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, ApiError) and error.retry_after is not None:
-            return min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
-        # Full jitter: spreads retries of many sweepers hitting one API server.
-        backoff = tenacity.wait_random_exponential(
-            multiplier=policy.initial_seconds, max=policy.max_wait_seconds
-        )
-        return float(backoff(state))
+            wait = min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
+        else:
+            # Full jitter: spreads retries of many sweepers hitting one API server.
+            backoff = tenacity.wait_random_exponential(
+                multiplier=policy.initial_seconds, max=policy.max_wait_seconds
+            )
+            wait = float(backoff(state))
+        if self._deadline is not None:  # never sleep past the sweep's deadline
+            wait = max(0.0, min(wait, self._deadline - self._clock()))
+        return wait
 
     def _send_once(
         self,
@@ -319,12 +335,12 @@ class KubeClient:
         allow: frozenset[int] | set[int],
         limited: bool,
     ) -> tuple[int, bytes]:
+        if limited:
+            self.pace()
         if self._stop.is_set():
             raise Interrupted(f"stopped by a signal before {verb} {path}")
         if self._deadline is not None and self._clock() >= self._deadline:
             raise DeadlineExceeded(f"sweep timeout reached before {verb} {path}")
-        if limited:
-            self._limiter.acquire()
         timeout = self._timeout
         if self._deadline is not None:
             timeout = max(0.001, min(timeout, self._deadline - self._clock()))

@@ -7,9 +7,12 @@ import). Turns the client's own urllib3 retries off: the sweeper owns its retry 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
+
+import urllib3
 
 from sweeper.kube import one_line
 from sweeper.settings import ClusterAccess
@@ -19,23 +22,47 @@ class ConfigError(Exception):
     """The cluster configuration cannot be loaded; the message is one line."""
 
 
+class _Complaints(logging.Handler):
+    """Collects the ERROR records logged while the configuration loads."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split())[:300])
+
+
+def _kubeconfig_files(named: str | None, env: Mapping[str, str]) -> str:
+    """The kubeconfig file(s) to merge: ``--kubeconfig``, else ``$KUBECONFIG`` (missing
+    entries skipped, as kubectl does), else ``~/.kube/config``."""
+    listed = named or env.get("KUBECONFIG") or "~/.kube/config"
+    paths = [os.path.expanduser(p) for p in listed.split(os.pathsep) if p]
+    found = [p for p in paths if os.path.isfile(p)]
+    if not found:
+        first = paths[0] if paths else listed
+        why = "is a directory" if os.path.isdir(first) else "no such file"
+        raise ConfigError(f"cannot read kubeconfig {first}: {why}")
+    return os.pathsep.join(found)
+
+
 def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> Any:
     """In-cluster config inside a pod unless a kubeconfig was named, else the kubeconfig."""
     from kubernetes import client, config
 
     env = os.environ if environ is None else environ
     cfg = client.Configuration()
+    # The loaders report some failures (an exec credential plugin that cannot run) only
+    # through logging.error and go on without credentials: catch those as errors.
+    complaints = _Complaints()
+    logging.getLogger().addHandler(complaints)
     try:
         if access.kubeconfig is None and env.get("KUBERNETES_SERVICE_HOST"):
             # load_config() would print to stdout on this path; pick explicitly instead.
             config.load_incluster_config(client_configuration=cfg)
         else:
-            path = access.kubeconfig or env.get("KUBECONFIG") or "~/.kube/config"
-            first = os.path.expanduser(path.split(os.pathsep)[0])
-            if not os.path.isfile(first):
-                raise ConfigError(f"cannot read kubeconfig {first}: no such file")
             config.load_kube_config(
-                config_file=path,
+                config_file=_kubeconfig_files(access.kubeconfig, env),
                 context=access.context,
                 client_configuration=cfg,
                 persist_config=False,
@@ -44,8 +71,14 @@ def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None 
         raise
     except Exception as error:  # the loaders raise many types; all mean "bad configuration"
         raise ConfigError(f"cannot load cluster configuration: {one_line(error)}") from None
+    finally:
+        logging.getLogger().removeHandler(complaints)
+    if complaints.messages:
+        raise ConfigError(f"cannot load cluster configuration: {complaints.messages[0]}")
     cfg.retries = False  # urllib3 would otherwise retry silently and follow Retry-After uncapped
     if access.insecure_skip_tls_verify:
         cfg.verify_ssl = False
+        # urllib3 would warn on stderr at every request; tls_verify_off says it once.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     cfg.connection_pool_maxsize = max(4, access.concurrency + 1)
     return cfg

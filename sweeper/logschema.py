@@ -68,6 +68,7 @@ _SUMMARY_COUNTS = [
     "owner_back",
     "reported",
     "skipped",
+    "not_attempted",
 ]
 
 
@@ -97,6 +98,7 @@ EVENTS: dict[str, EventSchema] = {
             "dry_run": BOOLEAN,
             "min_age_seconds": INTEGER,
             "reasons": STRINGS,
+            "exclude": STRINGS,
             "insecure_skip_tls_verify": BOOLEAN,
         },
     ),
@@ -128,7 +130,8 @@ EVENTS: dict[str, EventSchema] = {
     ),
     "kube_events_failed": EventSchema(
         "--events: creating a Kubernetes Event failed; the rest are not sent",
-        {"error": STRING, "events_sent": INTEGER, "events_not_sent": INTEGER},
+        {"error": STRING},
+        {"events_sent": INTEGER, "events_not_sent": INTEGER},
     ),
     "metrics_push_failed": EventSchema("--pushgateway-url: the push failed", {"error": STRING}),
     "notify_failed": EventSchema(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,13 +55,33 @@ def announce(
 ) -> None:
     """Send every enabled notice; log, never raise, when one fails."""
     notices = settings.notices
+    sends: list[tuple[Event, Callable[[], None]]] = []
     if notices.events and not settings.dry_run and client is not None:
         namespace = events_namespace(notices.events_namespace, namespace_file)
-        send_kube_events(client, reporter=reporter, end=end, namespace=namespace)
+        sends.append(
+            (
+                Event.KUBE_EVENTS_FAILED,
+                lambda: send_kube_events(client, reporter=reporter, end=end, namespace=namespace),
+            )
+        )
     if notices.pushgateway_url:
-        push_metrics(notices.pushgateway_url, reporter=reporter, end=end)
+        url = notices.pushgateway_url
+        sends.append(
+            (Event.METRICS_PUSH_FAILED, lambda: push_metrics(url, reporter=reporter, end=end))
+        )
     if notices.notify_url:
-        notify(notices.notify_url, reporter=reporter, end=end)
+        webhook = notices.notify_url
+        sends.append((Event.NOTIFY_FAILED, lambda: notify(webhook, reporter=reporter, end=end)))
+    for failure, send in sends:
+        try:
+            send()
+        except Exception as error:  # a bug in a notice must not cost the summary line
+            reporter.event(
+                failure,
+                "a notice failed; the sweep is unaffected",
+                level=logging.WARNING,
+                error=type(error).__name__,
+            )
 
 
 # --- Kubernetes Events -------------------------------------------------------------------

@@ -101,7 +101,7 @@ class Reporter:
         )
         # A private logger per sweep: no global state shared between sweeps in one process.
         self._logger = logging.Logger(f"{LOGGER_NAME}.{self.sweep_id}")
-        self._logger.setLevel(level.upper())
+        self._min_level = logging.getLevelName(level.upper())
         self._logger.addHandler(handler)
         self._handler = handler
 
@@ -109,10 +109,12 @@ class Reporter:
         self, event: Event, message: str, *, level: int = logging.INFO, **fields: Any
     ) -> None:
         """One log line for ``event`` (or, with ``--output table``, material for the table)."""
+        # The first and last lines of a sweep are written whatever --log-level says: an
+        # alert on "no successful sweep" must not fire because the log was made quieter.
+        enabled = level >= self._min_level or event in _ALWAYS_WRITTEN
         if self._table is not None:
-            enabled = self._logger.isEnabledFor(level)
             self._table.add(event, message, level=level, enabled=enabled, fields=fields)
-        elif self._logger.isEnabledFor(level):
+        elif enabled:
             self._logger.log(level, message, extra={"event": event.value, **fields})
 
     def close(self) -> None:
@@ -207,6 +209,7 @@ class Reporter:
             "owner_back": counts[Event.OWNER_BACK.value],
             "reported": counts[Event.REPORTED.value],
             "skipped": sum(counts[e.value] for e in _SKIP_EVENTS),
+            "not_attempted": counts[Event.INTERRUPTED.value],
         }
         if error:
             fields["error"] = error
@@ -214,6 +217,7 @@ class Reporter:
         return fields
 
 
+_ALWAYS_WRITTEN = frozenset({Event.SWEEP_STARTED, Event.SWEEP_SUMMARY})
 _HOLD_MESSAGES = {
     Event.TOO_YOUNG.value: "younger than --min-age; left for a later sweep",
     Event.EXCLUDED.value: "excluded by annotation or --exclude; kept",

@@ -10,11 +10,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.reasons import DEFAULT_REASONS, Reason
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
 MAX_DURATION_SECONDS = 366 * 86400  # beyond this a duration is a typo, and overflows dates
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -32,9 +33,10 @@ def parse_duration(text: str) -> timedelta:
         raise SettingsError(
             f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 5m, 1h"
         )
-    seconds = sum(
-        float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(value)
-    )
+    parts = _DURATION_PART.findall(value)
+    if len({unit for _, unit in parts}) != len(parts):
+        raise SettingsError(f"invalid duration {text!r}: a unit appears twice")
+    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
     if seconds > MAX_DURATION_SECONDS:
         raise SettingsError(f"invalid duration {text!r}: longer than a year")
     return timedelta(seconds=seconds)
@@ -140,8 +142,28 @@ class Settings:
             ("--notify-url", self.notices.notify_url),
         ):
             # The message never repeats the URL: the webhook's path is its secret.
-            if url is not None and not re.match(r"https?://[^/\s]+", url):
-                raise SettingsError(f"{name} must be an http:// or https:// URL")
+            if url is not None and not _is_http_url(url):
+                raise SettingsError(f"{name} must be an http:// or https:// URL with a host")
+        namespace = self.notices.events_namespace
+        if namespace is not None and not _DNS_LABEL.fullmatch(namespace):
+            raise SettingsError("--events-namespace must be a Kubernetes namespace name")
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def _is_http_url(url: str) -> bool:
+    """An http(s) URL whose host and port parse (urllib raises on some, e.g. ``[::1``)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in url)
+    )
 
 
 def compile_excludes(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:

@@ -44,10 +44,11 @@ class Runtime:
 
     now: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = time.sleep  # the rate limiter's waits
-    environ: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    # Every wait (rate limit, retry backoff) by default ends early when ``stop`` is set.
+    sleep: Callable[[float], object] | None = None
+    retry: RetryPolicy | None = None
+    environ: Mapping[str, str] | None = None
     namespace_file: str = SERVICEACCOUNT_NAMESPACE_FILE  # the pod's namespace, for --events
 
 
@@ -70,6 +71,7 @@ def run_sweep(
         dry_run=settings.dry_run,
         min_age_seconds=int(settings.rules.min_age.total_seconds()),
         reasons=sorted(reason.value for reason in settings.rules.reasons),
+        exclude=[pattern.pattern for pattern in settings.rules.exclude],
         insecure_skip_tls_verify=settings.access.insecure_skip_tls_verify,
     )
     if settings.access.insecure_skip_tls_verify:
@@ -137,6 +139,7 @@ def run_sweep(
     )
     trip = applier.apply(the_plan)
     denied = [s.error for s in inventory.failed_lists if s.status in (401, 403)]
+    denied += [applier.denied] if applier.denied else []
     undecided = any(v.action is Action.UNDECIDED for v in the_plan.verdicts)
     code, error = outcome(
         denied=denied[0] if denied else None,
@@ -193,14 +196,12 @@ def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient
     return KubeClient(
         ApiClient(configuration),
         access=settings.access,
-        retry=runtime.retry,
+        retry=runtime.retry or RetryPolicy(sleep=runtime.stop.wait),
         deadline=deadline,
         clock=runtime.monotonic,
         stop=runtime.stop,
         limiter=RateLimiter(
-            qps=settings.access.qps,
-            burst=settings.access.burst,
-            clock=runtime.monotonic,
-            sleep=runtime.sleep,
+            qps=settings.access.qps, burst=settings.access.burst, clock=runtime.monotonic
         ),
+        sleep=runtime.sleep or runtime.stop.wait,
     )

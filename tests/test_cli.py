@@ -124,6 +124,12 @@ def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         (["sweep", "--max-deletions", "-1"], "--max-deletions"),
         (["sweep", "--no-such-flag"], "No such option"),
         (["sweep", "--kubeconfig", "/nonexistent/kubeconfig"], "cannot read kubeconfig"),
+        (["sweep", "--notify-url", "http://[::1/x"], "--notify-url must be"),
+        (["sweep", "--pushgateway-url", "http://host:port/"], "--pushgateway-url must be"),
+        (["sweep", "--events-namespace", "Not_A_Namespace"], "--events-namespace must be"),
+        (["sweep", "--min-age", "5m5m"], "invalid duration"),
+        (["sweep", "--min-age", "\uff15m"], "invalid duration"),
+        ([], "Missing command"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], needle: str) -> None:

@@ -90,20 +90,29 @@ def test_always_slow_list_fails_closed(cluster: FakeApiServer, kubeconfig: str) 
     # gone without templates still go; "not-wanted" needs the templates: undecided.
     assert "gatekeeper-k8sdisallowedtags" in run.names("undecided")
     assert "gatekeeper-k8sallowedrepos-audit-only" in run.names("undecided")
-    assert gone == {"gatekeeper-k8srequiredlabels-must-have-team",
-                    "gatekeeper-k8sdisallowedtags-no-latest"}
+    assert gone == {
+        "gatekeeper-k8srequiredlabels-must-have-team",
+        "gatekeeper-k8sdisallowedtags-no-latest",
+    }
 
 
 def test_410_mid_pagination_restarts_the_list(cluster: FakeApiServer, kubeconfig: str) -> None:
-    cluster.on_request(method="GET", path=BINDINGS_LIST,
-                       action=lambda s: s.expire_continue_tokens(), times=2)
+    cluster.on_request(
+        method="GET", path=BINDINGS_LIST, action=lambda s: s.expire_continue_tokens(), times=2
+    )
     run, gone = swept(cluster, kubeconfig, page_size=2)
     assert run.exit_code == 0 and gone == LEFTOVERS
 
 
 def _page(resource_version: str) -> bytes:
-    return json.dumps({"kind": "ValidatingAdmissionPolicyBindingList", "apiVersion": "v1",
-                       "metadata": {"resourceVersion": resource_version}, "items": []}).encode()
+    return json.dumps(
+        {
+            "kind": "ValidatingAdmissionPolicyBindingList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": resource_version},
+            "items": [],
+        }
+    ).encode()
 
 
 @pytest.mark.parametrize(("times", "code"), [(1, 0), (None, 4)], ids=["once", "always"])
@@ -115,7 +124,7 @@ def test_inconsistent_page_sequence_restarts_then_fails_closed(
     assert run.exit_code == code
     if code == 4:  # no binding is touched; policies are decided without the bindings list
         assert gone == {"gatekeeper-k8sdisallowedtags", "gatekeeper-k8sblocknodeport"}
-        assert "list restarted" in run.events("list_failed")[0]["error"]
+        assert "list failed 3 times" in run.events("list_failed")[0]["error"]
     else:
         assert gone == LEFTOVERS
 
@@ -149,15 +158,21 @@ def test_malformed_json_fails_the_list_closed(cluster: FakeApiServer, kubeconfig
 def test_objects_missing_fields_are_undecided(cluster: FakeApiServer, kubeconfig: str) -> None:
     gone_owner = make.constraint("K8sRequiredLabels", "ghost", uid="ghost-uid")
     broken = [make.binding(gone_owner) for _ in range(4)]
-    broken[0]["metadata"].update(name="no-uid", resourceVersion="1",
-                                 creationTimestamp="2026-01-01T00:00:00Z")
-    broken[1]["metadata"].update(name="bad-time", uid="u1", resourceVersion="1",
-                                 creationTimestamp="yesterday")
+    broken[0]["metadata"].update(
+        name="no-uid", resourceVersion="1", creationTimestamp="2026-01-01T00:00:00Z"
+    )
+    broken[1]["metadata"].update(
+        name="bad-time", uid="u1", resourceVersion="1", creationTimestamp="yesterday"
+    )
     broken[2]["metadata"].update(name=12, uid="u2", resourceVersion="1")
     broken[3] = {"kind": "ValidatingAdmissionPolicyBinding", "metadata": "not an object"}
     listed = cluster.objects("ValidatingAdmissionPolicyBinding") + broken
-    body = {"kind": "ValidatingAdmissionPolicyBindingList", "apiVersion": "v1",
-            "metadata": {"resourceVersion": "5"}, "items": listed}
+    body = {
+        "kind": "ValidatingAdmissionPolicyBindingList",
+        "apiVersion": "v1",
+        "metadata": {"resourceVersion": "5"},
+        "items": listed,
+    }
     cluster.inject(path=BINDINGS_LIST, body=json.dumps(body).encode(), times=1)
     run, gone = swept(cluster, kubeconfig)
     assert run.exit_code == 4
@@ -201,3 +216,31 @@ def test_secrets_never_reach_the_logs(tmp_path) -> None:
     assert good.exit_code == 0 and bad.exit_code == 2
     text = json.dumps(good.lines + bad.lines) + (bad.result.error or "")
     assert secret not in text and str(tmp_path) not in json.dumps(good.lines)
+
+
+@pytest.mark.parametrize("method", ["DELETE", "GET"], ids=["on-delete", "on-recheck"])
+def test_403_while_deleting_is_a_configuration_error(
+    cluster: FakeApiServer, kubeconfig: str, method: str
+) -> None:
+    # The DELETE of a binding, or the re-check GET of a named constraint (not its list).
+    path = r"/validatingadmissionpolicybindings/.+" if method == "DELETE" else r"/v1beta1/k8s\w+/.+"
+    cluster.inject(method=method, path=path, status=403, times=None)
+    run, _ = swept(cluster, kubeconfig)
+    assert run.exit_code == 2
+    assert "HTTP 403" in run.result.error
+    failed = run.events("delete_failed")
+    assert failed and all("403" in line["error"] for line in failed)
+    if method == "GET":
+        assert {line["msg"] for line in failed} == {
+            "re-check before the DELETE failed; not deleted"
+        }
+
+
+def test_log_level_never_hides_the_first_and_last_lines(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    before = names(cluster)
+    run = sweep(kubeconfig, log_level="error")
+    assert run.exit_code == 0 and before - names(cluster) == LEFTOVERS
+    assert [line["event"] for line in run.lines] == ["sweep_started", "sweep_summary"]
+    assert run.summary["deleted"] == len(LEFTOVERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import FakeTime
 from kubernetes.client import ApiClient
@@ -30,7 +32,8 @@ def client_for(kubeconfig: str, fake: FakeTime, **access: object) -> KubeClient:
         access=settings,
         retry=RetryPolicy(sleep=fake.sleep),
         clock=fake.monotonic,
-        limiter=RateLimiter(qps=1000, burst=1000, clock=fake.monotonic, sleep=fake.sleep),
+        limiter=RateLimiter(qps=1000, burst=1000, clock=fake.monotonic),
+        sleep=fake.sleep,
     )
 
 
@@ -74,7 +77,7 @@ def test_list_gives_up_after_repeated_410(server: FakeApiServer, kubeconfig: str
         action=lambda s: s.expire_continue_tokens(),
         times=None,
     )
-    with pytest.raises(ApiError, match="list restarted 3 times"):
+    with pytest.raises(ApiError, match="list failed 3 times in a row"):
         names_of(client_for(kubeconfig, FakeTime(), page_size=2))
 
 
@@ -181,10 +184,28 @@ def test_deadline_and_stop_end_requests(server: FakeApiServer, kubeconfig: str) 
 
 def test_rate_limiter_spaces_requests_after_the_burst() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(qps=10, burst=2, clock=fake.monotonic, sleep=fake.sleep)
+    limiter = RateLimiter(qps=10, burst=2, clock=fake.monotonic)
+    waits = []
     for _ in range(5):
-        limiter.acquire()
-    assert fake.sleeps == pytest.approx([0.1, 0.1, 0.1])
+        waits.append(limiter.reserve())
+        fake.sleep(waits[-1])
+    assert waits == pytest.approx([0, 0, 0.1, 0.1, 0.1])
+    assert limiter.reserve(2) == pytest.approx(0.2)  # two tokens at once: twice the wait
+
+
+def test_pacing_respects_the_deadline_and_a_signal(kubeconfig: str) -> None:
+    fake = FakeTime()
+    client = client_for(kubeconfig, fake)
+    client._limiter = RateLimiter(qps=1, burst=1, clock=fake.monotonic)
+    client.pace()  # the burst
+    client._deadline = fake.now + 0.5
+    with pytest.raises(DeadlineExceeded):
+        client.pace()  # would wait 1 s, past the deadline: refused without sleeping
+    assert fake.sleeps == []
+    client._deadline = None
+    client._sleep = lambda seconds: client._stop.set()  # a SIGTERM during the wait
+    with pytest.raises(Interrupted):
+        client.pace()
 
 
 def test_missing_kubeconfig_is_a_config_error(tmp_path) -> None:
@@ -227,3 +248,39 @@ def test_a_404_that_is_not_a_kubernetes_not_found_proves_nothing(
     with pytest.raises(ApiError, match="without a Kubernetes NotFound status"):
         client.get(f"{BINDINGS}/absent")
     assert client.get(f"{BINDINGS}/absent") is None  # the real answer: Status NotFound
+
+
+def test_a_failing_exec_credential_plugin_is_a_config_error(tmp_path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "users": [
+                    {
+                        "name": "u",
+                        "user": {
+                            "exec": {
+                                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                                "command": str(tmp_path / "no-such-plugin"),
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    with pytest.raises(ConfigError, match="no-such-plugin"):
+        load_configuration(ClusterAccess(kubeconfig=str(path)), environ={})
+
+
+def test_kubeconfig_list_skips_missing_entries(server: FakeApiServer, kubeconfig: str) -> None:
+    listed = f"/nonexistent/first:{kubeconfig}"
+    cfg = load_configuration(ClusterAccess(), environ={"KUBECONFIG": listed})
+    assert cfg.host == server.url
+    with pytest.raises(ConfigError, match="no such file"):
+        load_configuration(ClusterAccess(), environ={"KUBECONFIG": "/nonexistent/a:/nonexistent/b"})

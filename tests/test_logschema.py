@@ -133,7 +133,7 @@ def real_lines(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]
         with FakeApiServer(clock=lambda: NOW) as server:
             seed_sample_cluster(server, now=NOW)
             if mode == "failing":  # deletions fail, and a constraint list leaves undecided
-                server.inject(method="DELETE", status=403, times=None)
+                server.inject(method="DELETE", status=422, times=None)
                 server.inject(method="GET", path=".*/k8sallowedrepos$", status=500, times=None)
             config = server.write_kubeconfig(tmp_path_factory.mktemp(mode) / "kubeconfig")
             run = sweep(config, cluster_name="prod", dry_run=mode == "dry_run")

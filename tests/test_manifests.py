@@ -83,7 +83,11 @@ def test_usage_and_guard_exit_codes_fail_the_job_at_once(name: str) -> None:
 def test_job_deadline_outlasts_the_sweep_timeout(name: str) -> None:
     job = job_specs()[name]
     timeout = parse_duration(env(job)["SWEEPER_TIMEOUT"]).total_seconds()
-    assert job["activeDeadlineSeconds"] > timeout
+    # The deadline covers every attempt: each may run its timeout plus one request in
+    # flight (30 s), and Kubernetes waits 10 s, 20 s, ... between attempts.
+    attempts = job["backoffLimit"] + 1
+    backoff = sum(10 * 2**i for i in range(attempts - 1))
+    assert job["activeDeadlineSeconds"] > attempts * (timeout + 30) + backoff
 
 
 @pytest.mark.parametrize("name", ["cronjob", "oneshot"])

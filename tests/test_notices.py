@@ -116,7 +116,7 @@ def test_a_failed_sweep_pushes_too_but_not_a_success_timestamp(
     server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
 ) -> None:
     seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", status=403, times=None)
+    server.inject(method="DELETE", status=422, times=None)
     run = sweep(kubeconfig, pushgateway_url=pushgateway.url)
     assert run.exit_code == 1
     [(method, path, body)] = pushgateway.received
@@ -168,6 +168,21 @@ def test_redact_removes_url_credentials() -> None:
     assert redact(text, "http://pusher:s3cretPW@127.0.0.1/") == "nonnumeric port: '***@127.0.0.1'"
 
 
+def test_a_notice_that_breaks_never_costs_the_summary(
+    server: FakeApiServer, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sweeper import notices
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in a notice")
+
+    monkeypatch.setattr(notices, "notify", broken)
+    seed_sample_cluster(server, now=NOW)
+    run = sweep(kubeconfig, notify_url=WEBHOOK)
+    assert run.exit_code == 0 and run.summary["deleted"] == DELETED
+    assert [line["error"] for line in run.events("notify_failed")] == ["ValueError"]
+
+
 # --- Kubernetes Events ---------------------------------------------------------------------
 
 
@@ -204,7 +219,7 @@ def test_events_one_per_deletion_in_the_sweeper_namespace(
 
 def test_failed_deletions_get_warning_events(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", status=403, times=None)
+    server.inject(method="DELETE", status=422, times=None)
     run = sweep(kubeconfig, events=True, events_namespace="ops")
     assert run.exit_code == 1
     events = server.objects("Event")
@@ -280,7 +295,7 @@ def test_nothing_deleted_nothing_sent(server: FakeApiServer, kubeconfig: str) ->
 @responses.activate
 def test_failed_deletions_are_notified_first(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", path=".*/validatingadmissionpolicies/.*", status=403, times=None)
+    server.inject(method="DELETE", path=".*/validatingadmissionpolicies/.*", status=422, times=None)
     responses.add(responses.POST, WEBHOOK, body="ok")
     run = sweep(kubeconfig, notify_url=WEBHOOK)
     text = json.loads(responses.calls[0].request.body)["text"]

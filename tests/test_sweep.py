@@ -337,3 +337,31 @@ def test_failed_discovery_keeps_an_unlisted_kind_undecided(
     assert run.exit_code == 4
     assert run.names("undecided") == {binding["metadata"]["name"]}
     assert binding["metadata"]["name"] in names(server, BINDING)
+
+
+def test_no_rate_limit_wait_falls_between_a_recheck_and_its_delete(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    """An owner back during such a wait would go unseen; both tokens are taken up front."""
+    import io
+
+    from conftest import FakeTime, fake_runtime, settings_for
+
+    from sweeper.report import Reporter
+    from sweeper.sweep import run_sweep
+
+    seed_sample_cluster(server, now=NOW)
+    fake = FakeTime()
+    waited_after: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        waited_after.append(server.requests[-1].verb)
+        fake.sleep(seconds)
+
+    runtime = fake_runtime(fake)
+    runtime.sleep = sleep
+    settings = settings_for(kubeconfig, qps=1.0, burst=1, concurrency=1)
+    result = run_sweep(settings, reporter=Reporter(stream=io.StringIO()), runtime=runtime)
+    assert result.exit_code == 0
+    assert len(waited_after) >= 5  # the limit was felt
+    assert set(waited_after) <= {"list", "delete", "discovery"}, waited_after

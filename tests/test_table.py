@@ -54,7 +54,7 @@ def test_dry_run_table_lists_every_verdict_aligned_then_a_paragraph(
 
 def test_a_real_sweep_table_and_its_notes(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", path=".*/gatekeeper-prod-repos$", status=403, times=None)
+    server.inject(method="DELETE", path=".*/gatekeeper-prod-repos$", status=422, times=None)
     code, text = table_sweep(kubeconfig)
     assert code == 1
     assert sum(" deleted " in row for row in text.splitlines()) == 5
