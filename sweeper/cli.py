@@ -45,7 +45,8 @@ def option(*decls: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
     """A click option whose environment variable is ``SWEEPER_<LONG NAME>``."""
     long_name = next(d for d in decls if d.startswith("--")).split("/")[0]
     envvar = "SWEEPER_" + long_name.lstrip("-").replace("-", "_").upper()
-    return click.option(*decls, envvar=envvar, show_envvar=True, show_default=True, **kwargs)
+    kwargs.setdefault("show_default", True)
+    return click.option(*decls, envvar=envvar, show_envvar=True, **kwargs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -75,8 +76,9 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
         option(
             "--reasons",
             default="default",
-            help="Comma-separated reasons to act on, or 'all' (default: all but "
-            "orphaned-unowned). Other candidates are only reported.",
+            show_default="all but orphaned-unowned",
+            help="Comma-separated reasons to act on, or 'all'. Other candidates are only "
+            "reported.",
         ),
         option(
             "--include-unowned",
@@ -104,11 +106,13 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
         option(
             "--gatekeeper-vap-default/--no-gatekeeper-vap-default",
             default=True,
+            show_default="on",
             help="Mirror Gatekeeper's --default-create-vap-for-templates.",
         ),
         option(
             "--gatekeeper-vapb-default/--no-gatekeeper-vapb-default",
             default=True,
+            show_default="on",
             help="Mirror Gatekeeper's --default-create-vap-binding-for-constraints.",
         ),
         option(

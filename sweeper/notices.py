@@ -273,12 +273,14 @@ def redact(text: str, url: str) -> str:
     """``text`` without the credentials a URL may carry (``https://user:password@host``)."""
     try:
         parts = urlsplit(url)
-        secrets = [parts.username, parts.password]
     except ValueError:
         return "error (details withheld: the URL could not be parsed)"
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        text = text.replace(userinfo, "***")
+    # A password quoted on its own; a very short one would mangle ordinary words instead.
+    if parts.password and len(parts.password) >= 4:
+        text = text.replace(parts.password, "***")
     return text
 
 
