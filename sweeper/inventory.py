@@ -101,7 +101,7 @@ def discover_vap_version(client: KubeClient) -> str | None:
     Discovery may only tell what is served; it never proves that an object is absent.
     """
     for version in ("v1", "v1beta1"):
-        document = client.get(f"/apis/{ADMISSION_GROUP}/{version}")
+        document = client.discover(f"/apis/{ADMISSION_GROUP}/{version}")
         resources = document.get("resources") if document else None
         if isinstance(resources, list) and any(
             isinstance(entry, dict) and entry.get("name") == BINDINGS for entry in resources
@@ -119,7 +119,7 @@ def served_constraint_kinds(lister: _Lister) -> dict[str, ConstraintKind]:
     name, group_path = "discovery/constraints", f"/apis/{gk.CONSTRAINTS_GROUP}"
     found: dict[str, ConstraintKind] = {}
     try:
-        group = lister.client.get(group_path)
+        group = lister.client.discover(group_path)
         versions = group.get("versions") if group else []
         names = (
             [v.get("version") for v in versions if isinstance(v, dict)]
@@ -131,7 +131,7 @@ def served_constraint_kinds(lister: _Lister) -> dict[str, ConstraintKind]:
             (n for n in names if isinstance(n, str)),
             key=lambda v: preference.index(v) if v in preference else len(preference),
         ):
-            document = lister.client.get(f"{group_path}/{version}") or {}
+            document = lister.client.discover(f"{group_path}/{version}") or {}
             resources = document.get("resources")
             for entry in resources if isinstance(resources, list) else []:
                 kind, plural = (

@@ -177,6 +177,15 @@ class KubeClient:
             return None
         raise _bad_response("get", path, "HTTP 404 without a Kubernetes NotFound status")
 
+    def discover(self, path: str) -> dict[str, Any] | None:
+        """A discovery document, or None when its group or version is not served.
+
+        kube-apiserver answers an unserved group/version with a plain-text 404, not a
+        Status; discovery only ever shows what is served, so any 404 means "not served".
+        """
+        status, body = self._request("GET", path, verb="get", allow={404})
+        return None if status == 404 else self._decode("get", path, body)
+
     def list(
         self,
         path: str,

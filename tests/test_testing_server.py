@@ -27,7 +27,7 @@ FIXED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 def call(server: FakeApiServer, method: str, path: str, body: Any = None, *,
          token: str | None = "test-token", timeout: float = 2.0,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-    """One HTTP request with http.client; returns (status, headers, parsed JSON body)."""
+    """One HTTP request with http.client; (status, headers, parsed JSON body or plain text)."""
     conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=timeout)
     hdrs = dict(headers or {})
     if token:
@@ -37,7 +37,10 @@ def call(server: FakeApiServer, method: str, path: str, body: Any = None, *,
         conn.request(method, path, body=data, headers=hdrs)
         resp = conn.getresponse()
         raw = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, json.loads(raw)
+        headers_ = {k.lower(): v for k, v in resp.getheaders()}
+        if headers_.get("content-type", "").startswith("text/plain"):
+            return resp.status, headers_, raw.decode()  # an unserved group/version
+        return resp.status, headers_, json.loads(raw)
     finally:
         conn.close()
 
@@ -78,7 +81,8 @@ def test_discovery_follows_vap_versions(vap_versions: tuple[str, ...], served: l
         assert adm["preferredVersion"]["version"] == "v1"
         for version in ("v1", "v1beta1"):
             status, _, doc = call(srv, "GET", f"/apis/{ADM}/{version}")
-            names = {r["name"] for r in doc.get("resources", [])}
+            resources = doc.get("resources", []) if isinstance(doc, dict) else []
+            names = {r["name"] for r in resources}
             has_vap = "validatingadmissionpolicybindings" in names
             assert has_vap == (version in served)
             if version == "v1beta1" and version not in served:
@@ -470,3 +474,16 @@ def test_official_kubernetes_client_list_and_delete(server: FakeApiServer, tmp_p
     config.load_kube_config(config_file=path, context="ctx", client_configuration=loaded)
     assert loaded.host == server.url
     assert "Bearer test-token" in loaded.api_key.values()
+
+
+def test_unserved_group_or_version_is_a_plain_text_404_like_kube_apiserver(
+    server: FakeApiServer,
+) -> None:
+    for path in ("/apis/constraints.gatekeeper.sh", "/apis/constraints.gatekeeper.sh/v1beta1",
+                 "/apis/constraints.gatekeeper.sh/v1beta1/k8sfoo/x", "/apis/nope.example.com/v1"):
+        status, headers, body = call(server, "GET", path)
+        assert (status, body) == (404, "404 page not found\n"), path
+        assert headers["content-type"].startswith("text/plain")
+    # A served group/version with an unknown resource or object: a JSON Status.
+    status, _, body = call(server, "GET", "/apis/apiextensions.k8s.io/v1/nothing")
+    assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound"

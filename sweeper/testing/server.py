@@ -93,6 +93,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "Authorization") != f"Bearer {fake.token}":
                 raise ApiError(401, "Unauthorized")
             code, payload = fake._serve(self.command, split.path, query, body)
+        except GroupVersionNotServed:
+            # kube-apiserver's last handler for a group/version nobody serves: Go's plain
+            # http.NotFound, not a Status (clients must not mistake it for "object absent").
+            self._send(404, b"404 page not found\n", content_type="text/plain; charset=utf-8")
+            return
         except ApiError as exc:
             code, payload = exc.code, exc.status
         except Exception:
@@ -122,17 +127,22 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None, *,
+              content_type: str = "application/json") -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(
             payload, separators=(",", ":")).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+class GroupVersionNotServed(Exception):
+    """A path under an API group/version that nothing serves (answered in plain text)."""
 
 
 class FakeApiServer:
@@ -265,6 +275,9 @@ class FakeApiServer:
                 raise ApiError(405, "the server does not allow this method on the requested "
                                     "resource")
             return 200, self._discovery(path, info)
+        served = {(rt.group, rt.version) for rt in self._store.served_types()}
+        if (info.group or "", info.version or "") not in served:
+            raise GroupVersionNotServed
         rt = self._store.resolve(info.group or "", info.version or "", info.resource or "")
         if (rt is None or info.subresource is not None
                 or (info.namespace is not None and not rt.namespaced)):
@@ -300,7 +313,7 @@ class FakeApiServer:
             return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
                 api_group(g, types) for g, types in groups.items() if g != CORE]}
         if info.group is None or info.group not in groups:
-            raise ApiError(404, "the server could not find the requested resource")
+            raise GroupVersionNotServed
         types = groups[info.group]
         if info.version is None:
             if info.group == CORE:
@@ -310,7 +323,7 @@ class FakeApiServer:
             return api_group(info.group, types)
         resources = [rt for rt in types if rt.version == info.version]
         if not resources:
-            raise ApiError(404, "the server could not find the requested resource")
+            raise GroupVersionNotServed
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": resources[0].api_version, "resources": [
                     {"name": rt.plural, "singularName": rt.singular,
