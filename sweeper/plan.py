@@ -96,21 +96,20 @@ class _Judge:
         found = self._constraint(obj, owner, kind, ref.name, unowned=False)
         if isinstance(found, Verdict):
             return found
-        wanted_name = gk.binding_name(ref.kind, ref.name)
-        legacy = obj.name != wanted_name and obj.name == gk.legacy_binding_name(ref.name)
-        if obj.name != wanted_name and not legacy:
-            # Gatekeeper only ever creates (and deletes) its own names; the garbage collector
-            # keeps this one while its owner lives. Someone made it on purpose: report it.
-            return _report(
-                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
-            )
         decision, recheck = self._binding_wanted(kind, found.facts)
         if decision.want is _WANT_UNKNOWN:
             return _undecided(obj, decision.why, owner)
-        if decision.want is _WANT_NO:
+        if decision.want is _WANT_NO:  # row 7: the owner wants no binding, whatever its name
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
-        if legacy:
-            return self._legacy(obj, owner, ref, wanted_name)
+        wanted_name = gk.binding_name(ref.kind, ref.name)
+        if obj.name != wanted_name:
+            if obj.name == gk.legacy_binding_name(ref.name):
+                return self._legacy(obj, owner, ref, wanted_name)
+            # The owner wants a binding, just not under this name: no row of the table
+            # deletes it (Gatekeeper never made it, and the garbage collector keeps it).
+            return _report(
+                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
+            )
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -212,6 +211,11 @@ class _Judge:
         found = self._template(obj, owner, unowned=False)
         if isinstance(found, Verdict):
             return found
+        decision = gk.wants_policy(found.facts, self.defaults)
+        if decision.want is gk.Want.UNKNOWN:
+            return _undecided(obj, decision.why, owner)
+        if decision.want is gk.Want.NO:  # row 7, whatever the policy's name
+            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if obj.name != gk.policy_name(ref.name):
             return _report(
                 obj,
@@ -219,11 +223,6 @@ class _Judge:
                 f"Gatekeeper names this policy {gk.policy_name(ref.name)}",
                 owner,
             )
-        decision = gk.wants_policy(found.facts, self.defaults)
-        if decision.want is gk.Want.UNKNOWN:
-            return _undecided(obj, decision.why, owner)
-        if decision.want is gk.Want.NO:
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if found.uid != ref.uid:
             return _report(
                 obj,

@@ -441,17 +441,23 @@ def test_still_deletable_crd_back_and_new_binding_gone() -> None:
 # --- review findings: names decide before wants, every reading of an unowned name --------
 
 
-def test_owned_binding_with_a_name_gatekeeper_never_gives_is_reported_not_deleted() -> None:
-    c = live("K8sRequiredLabels", "c", scoped=[])  # wants no binding
-    custom = stamp(make.binding(c))
-    custom["metadata"]["name"] = "team-extra-binding"
-    base = gatekeeper(generate_vap=False)
-    custom_policy = stamp(make.policy(base[1]))
-    custom_policy["metadata"]["name"] = "team-custom-policy"
-    verdicts = judge([*base, c, custom, custom_policy], policies=True)
-    assert verdicts["team-extra-binding"] == (Action.REPORT, Reason.NAME_MISMATCH)
-    assert verdicts["team-custom-policy"] == (Action.REPORT, Reason.NAME_MISMATCH)
-    assert verdicts["gatekeeper-k8srequiredlabels"] == (Action.DELETE, Reason.NOT_WANTED)
+def test_an_owned_object_under_another_name_follows_its_owners_wish() -> None:
+    """Row 7 applies whatever the name; only a wanted owner's odd-named child is reported."""
+    unwanting = live("K8sRequiredLabels", "quiet", scoped=[])  # wants no binding
+    wanting = live("K8sRequiredLabels", "loud")
+    odd_quiet, odd_loud = stamp(make.binding(unwanting)), stamp(make.binding(wanting))
+    odd_quiet["metadata"]["name"] = "team-extra-binding"
+    odd_loud["metadata"]["name"] = "team-other-binding"
+    verdicts = judge([*gatekeeper(), unwanting, wanting, odd_quiet, odd_loud])
+    assert verdicts["team-extra-binding"] == (Action.DELETE, Reason.NOT_WANTED)
+    assert verdicts["team-other-binding"] == (Action.REPORT, Reason.NAME_MISMATCH)
+    off = gatekeeper(generate_vap=False)
+    on = gatekeeper("K8sAllowedRepos")
+    odd_off, odd_on = stamp(make.policy(off[1])), stamp(make.policy(on[1]))
+    odd_off["metadata"]["name"], odd_on["metadata"]["name"] = "custom-off", "custom-on"
+    verdicts = judge([*off, *on[1:], odd_off, odd_on], policies=True)
+    assert verdicts["custom-off"] == (Action.DELETE, Reason.NOT_WANTED)
+    assert verdicts["custom-on"] == (Action.REPORT, Reason.NAME_MISMATCH)
 
 
 def test_unowned_binding_wanted_under_another_reading_of_its_name_is_kept() -> None:
