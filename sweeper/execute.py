@@ -140,25 +140,7 @@ class Applier:
             )
             return
         try:
-            # Both tokens up front: no rate-limit wait may fall between the re-check and
-            # the DELETE, or an owner back in that gap would go unseen.
-            self.client.pace(1 if self.settings.dry_run else 2)
-            fresh = self.client.get(recheck_path(verdict, self.inventory))
-            deletable, why = still_deletable(
-                verdict, fresh, inventory=self.inventory, rules=self.settings.rules
-            )
-            if not deletable:
-                report(verdict, Event.OWNER_BACK, f"kept: {why}")
-                return
-            if self.settings.dry_run:
-                report(verdict, Event.WOULD_DELETE, "would delete (dry run)", recheck=why)
-                return
-            result = self.client.delete(
-                object_path(verdict, self.inventory),
-                uid=verdict.obj.uid,
-                resource_version=verdict.obj.resource_version,
-                limited=False,
-            )
+            result = self._recheck_and_delete(verdict)
         except ApiError as error:
             if error.status in (401, 403) and self.denied is None:
                 self.denied = str(error)  # credentials or RBAC: exit 2, like a denied list
@@ -173,6 +155,41 @@ class Applier:
             self.aborted = error
             report(verdict, Event.INTERRUPTED, str(error), level=logging.WARNING)
             return
+        if isinstance(result, tuple):
+            event, message, fields = result
+            report(verdict, event, message, **fields)
+            return
         event, message = _DELETE_EVENTS[result]
         level = logging.WARNING if result is DeleteResult.CONFLICT else logging.INFO
         report(verdict, event, message, level=level)
+
+    def _recheck_and_delete(
+        self, verdict: Verdict
+    ) -> DeleteResult | tuple[Event, str, dict[str, str]]:
+        """Re-read what decided ``verdict``, then DELETE; a failed DELETE is retried only
+        after a new re-check, since the owner may have come back during the backoff."""
+        for attempt in range(1, self.client.attempts + 1):
+            # Both tokens up front: no rate-limit wait may fall between the re-check and
+            # the DELETE, or an owner back in that gap would go unseen.
+            self.client.pace(1 if self.settings.dry_run else 2)
+            fresh = self.client.get(recheck_path(verdict, self.inventory))
+            deletable, why = still_deletable(
+                verdict, fresh, inventory=self.inventory, rules=self.settings.rules
+            )
+            if not deletable:
+                return Event.OWNER_BACK, f"kept: {why}", {}
+            if self.settings.dry_run:
+                return Event.WOULD_DELETE, "would delete (dry run)", {"recheck": why}
+            try:
+                return self.client.delete(
+                    object_path(verdict, self.inventory),
+                    uid=verdict.obj.uid,
+                    resource_version=verdict.obj.resource_version,
+                    limited=False,
+                    retry=False,
+                )
+            except ApiError as error:
+                if not error.retryable or attempt == self.client.attempts:
+                    raise
+                self.client.back_off(attempt, error)
+        raise AssertionError("unreachable: the last attempt returns or raises")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -264,16 +265,28 @@ class KubeClient:
             raise Interrupted("stopped by a signal while waiting for the rate limit")
 
     def delete(
-        self, path: str, *, uid: str, resource_version: str, limited: bool = True
+        self,
+        path: str,
+        *,
+        uid: str,
+        resource_version: str,
+        limited: bool = True,
+        retry: bool = True,
     ) -> DeleteResult:
-        """DELETE guarded by uid and resourceVersion preconditions."""
+        """DELETE guarded by uid and resourceVersion preconditions (one try if not ``retry``)."""
         body = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
             "preconditions": {"uid": uid, "resourceVersion": resource_version},
         }
         status, _ = self._request(
-            "DELETE", path, verb="delete", body=body, allow={404, 409}, limited=limited
+            "DELETE",
+            path,
+            verb="delete",
+            body=body,
+            allow={404, 409},
+            limited=limited,
+            attempts=None if retry else 1,
         )
         if status == 404:
             return DeleteResult.GONE
@@ -307,11 +320,12 @@ class KubeClient:
         body: Any = None,
         allow: frozenset[int] | set[int] = frozenset(),
         limited: bool = False,
+        attempts: int | None = None,
     ) -> tuple[int, bytes]:
         policy = self._retry
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, ApiError) and e.retryable),
-            stop=tenacity.stop_after_attempt(policy.attempts)
+            stop=tenacity.stop_after_attempt(attempts or policy.attempts)
             | tenacity.stop_after_delay(policy.max_total_seconds),
             wait=self._wait,
             sleep=policy.sleep,
@@ -320,19 +334,32 @@ class KubeClient:
         return retrying(self._send_once, method, path, verb, query, body, allow, limited)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        policy = self._retry
         error = state.outcome.exception() if state.outcome else None
+        return self._backoff_seconds(state.attempt_number, error)
+
+    def _backoff_seconds(self, attempt: int, error: BaseException | None) -> float:
+        """Retry-After when the server gave one (capped), else full-jitter exponential backoff
+        (it spreads the retries of many sweepers); never past the sweep's deadline."""
+        policy = self._retry
         if isinstance(error, ApiError) and error.retry_after is not None:
             wait = min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
         else:
-            # Full jitter: spreads retries of many sweepers hitting one API server.
-            backoff = tenacity.wait_random_exponential(
-                multiplier=policy.initial_seconds, max=policy.max_wait_seconds
-            )
-            wait = float(backoff(state))
-        if self._deadline is not None:  # never sleep past the sweep's deadline
+            ceiling = min(policy.max_wait_seconds, policy.initial_seconds * 2 ** (attempt - 1))
+            wait = random.uniform(0, ceiling)
+        if self._deadline is not None:
             wait = max(0.0, min(wait, self._deadline - self._clock()))
         return wait
+
+    def back_off(self, attempt: int, error: ApiError) -> None:
+        """Wait before trying again after ``error`` on ``attempt`` (1-based); ends on a signal."""
+        self._retry.sleep(self._backoff_seconds(attempt, error))
+        if self._stop.is_set():
+            raise Interrupted("stopped by a signal while backing off")
+
+    @property
+    def attempts(self) -> int:
+        """How many times a request is tried in all."""
+        return self._retry.attempts
 
     def _send_once(
         self,

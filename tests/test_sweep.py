@@ -365,3 +365,23 @@ def test_no_rate_limit_wait_falls_between_a_recheck_and_its_delete(
     assert result.exit_code == 0
     assert len(waited_after) >= 5  # the limit was felt
     assert set(waited_after) <= {"list", "delete", "discovery"}, waited_after
+
+
+def test_a_retried_delete_looks_at_the_owner_again_first(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    """The owner comes back while the first DELETE fails: the retry must see it."""
+    binding = _one_gone_binding(server)
+    name = binding["metadata"]["name"]
+    server.inject(method="DELETE", path=name, status=503, times=1)
+    server.on_request(
+        method="DELETE",
+        path=name,
+        action=lambda s: s.create(make.constraint("K8sRequiredLabels", "gone")),
+    )
+    run = sweep(kubeconfig)
+    assert run.names("owner_back") == {name}
+    assert name in names(server, BINDING)
+    deletes = [r for r in server.requests if r.verb == "delete"]
+    rechecks = [r for r in server.requests if r.verb == "get" and r.path.endswith("/gone")]
+    assert len(deletes) == 1 and len(rechecks) == 2
