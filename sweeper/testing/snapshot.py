@@ -2,7 +2,8 @@
 
 For table and property tests of the pure planner: a cluster is a list of dicts, and
 ``failed`` names the lists (``bindings``, ``policies``, ``crds``, ``template-crd``,
-``templates``, ``constraints/<lower kind>``) that should read as cut short.
+``templates``, ``constraints/<lower kind>``, ``crd/<lower kind>``,
+``discovery/constraints``) that should read as cut short.
 """
 
 from __future__ import annotations
@@ -52,12 +53,27 @@ def snapshot(
         bindings = []
     if not status("policies", len(policies)):
         policies = []
-    described = {
+
+    # As gather: the labelled CRD list first; then, for a kind a binding points at but
+    # that list lacks, the CRD by name, then discovery (any CRD serving that kind).
+    def labelled(crd: dict[str, Any]) -> bool:
+        labels = crd["metadata"].get("labels")
+        return isinstance(labels, dict) and labels.get(gk.CONSTRAINT_CRD_LABEL) == "yes"
+
+    listed = {
+        entry.kind.lower(): entry
+        for entry in (constraint_kind(crd) for crd in crds.values() if labelled(crd))
+        if entry is not None
+    }
+    served = {
         entry.kind.lower(): entry
         for entry in (constraint_kind(crd) for crd in crds.values())
         if entry is not None
     }
-    kinds = {kind: Presence.PRESENT for kind in described} if status("crds", len(described)) else {}
+    if not status("crds", len(listed)):
+        listed = {}
+    kinds = {kind: Presence.PRESENT for kind in listed}
+    entries = dict(listed)
     template_crd = Presence.PRESENT if gk.TEMPLATE_CRD_NAME in crds else Presence.ABSENT
     if not status("template-crd", 1):
         template_crd = Presence.UNKNOWN
@@ -69,14 +85,28 @@ def snapshot(
         o.owner.kind.lower() for o in bindings if o.owner and o.owner.group == gk.CONSTRAINTS_GROUP
     }
     referenced |= {o.fingerprint[0] for o in bindings if o.fingerprint}
-    for kind in referenced - kinds.keys():
-        kinds[kind] = Presence.PRESENT if kind in described else Presence.ABSENT
+    malformed: set[str] = set()
+    for kind in sorted(referenced - kinds.keys()):
+        by_name = crds.get(gk.constraint_crd_name(kind))
         if f"crd/{kind}" in failed:
             kinds[kind] = Presence.UNKNOWN
+        elif by_name is not None:
+            kinds[kind] = Presence.PRESENT
+            entry = constraint_kind(by_name)
+            if entry is None:
+                malformed.add(kind)
+            else:
+                entries[kind] = entry
+        elif kind in served:
+            kinds[kind], entries[kind] = Presence.PRESENT, served[kind]
+        elif "discovery/constraints" in failed:
+            kinds[kind] = Presence.UNKNOWN
+        else:
+            kinds[kind] = Presence.ABSENT
     constraints: dict[tuple[str, str], ConstraintRecord] = {}
-    for kind, entry in described.items():
-        if kinds.get(kind) is not Presence.PRESENT:
-            continue
+    for kind in sorted(malformed):
+        lists[constraints_list_name(kind)] = ListStatus(path=kind, error="CRD is malformed")
+    for kind, entry in entries.items():
         found_constraints = dict(
             constraint_record(entry.kind, o) for o in by_kind.get(entry.kind, [])
         )
@@ -92,7 +122,7 @@ def snapshot(
         templates=templates,
         constraints=constraints,
         template_version="v1" if template_crd is Presence.PRESENT else None,
-        constraint_paths={kind: entry.path for kind, entry in described.items()},
+        constraint_paths={kind: entry.path for kind, entry in entries.items()},
     )
 
 
