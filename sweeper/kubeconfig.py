@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,9 +29,13 @@ class _Complaints(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
         self.messages: list[str] = []
+        self._thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(" ".join(record.getMessage().split())[:300])
+        # Only the loaders' own complaints, from this thread: not another library's.
+        loader = f"{os.sep}kubernetes{os.sep}config{os.sep}" in record.pathname
+        if loader and record.thread == self._thread:
+            self.messages.append(" ".join(record.getMessage().split())[:300])
 
 
 def _kubeconfig_files(named: str | None, env: Mapping[str, str]) -> str:

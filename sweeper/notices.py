@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sweeper.kube import ApiError, KubeClient, SweepAborted, one_line
 from sweeper.reasons import DELETE_REASONS, Event
@@ -261,7 +261,8 @@ def _gateway_and_auth(url: str) -> tuple[str, Any]:
         netloc = f"[{netloc}]"
     if parts.port is not None:
         netloc = f"{netloc}:{parts.port}"
-    username, password = parts.username or "", parts.password or ""
+    # Credentials with '@', ':' or '/' must be percent-encoded in a URL; send them decoded.
+    username, password = unquote(parts.username or ""), unquote(parts.password or "")
 
     def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
         return basic_auth_handler(url, method, timeout, headers, data, username, password)
@@ -276,8 +277,8 @@ def redact(text: str, url: str) -> str:
     except ValueError:
         return "error (details withheld: the URL could not be parsed)"
     userinfo = parts.netloc.rpartition("@")[0]
-    if userinfo:
-        text = text.replace(userinfo, "***")
+    if userinfo:  # as it appears in a URL or a host name: followed by "@"
+        text = text.replace(f"{userinfo}@", "***@")
     # A password quoted on its own; a very short one would mangle ordinary words instead.
     if parts.password and len(parts.password) >= 4:
         text = text.replace(parts.password, "***")

@@ -284,3 +284,22 @@ def test_kubeconfig_list_skips_missing_entries(server: FakeApiServer, kubeconfig
     assert cfg.host == server.url
     with pytest.raises(ConfigError, match="no such file"):
         load_configuration(ClusterAccess(), environ={"KUBECONFIG": "/nonexistent/a:/nonexistent/b"})
+
+
+def test_only_the_loaders_own_errors_fail_the_configuration(
+    server: FakeApiServer, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another library's ERROR line during loading is not a configuration error."""
+    import logging
+
+    from kubernetes import config
+
+    original = config.load_kube_config
+
+    def noisy_load(*args: object, **kwargs: object) -> None:
+        logging.getLogger("somebody.else").error("unrelated error while loading")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(config, "load_kube_config", noisy_load)
+    cfg = load_configuration(ClusterAccess(kubeconfig=kubeconfig), environ={})
+    assert cfg.host == server.url

@@ -166,6 +166,18 @@ def test_pushgateway_credentials_go_as_basic_auth_and_never_into_logs(
 def test_redact_removes_url_credentials() -> None:
     text = "nonnumeric port: 's3cretPW@127.0.0.1'"
     assert redact(text, "http://pusher:s3cretPW@127.0.0.1/") == "nonnumeric port: '***@127.0.0.1'"
+    # A short username alone is only removed where it stands in a URL, not inside words.
+    assert redact("<urlopen error timed out>", "https://u@gw/") == "<urlopen error timed out>"
+    assert redact("cannot reach u@gw", "https://u@gw/") == "cannot reach ***@gw"
+
+
+def test_percent_encoded_pushgateway_credentials_are_sent_decoded(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    url = pushgateway.url.replace("http://", "http://admin:p%40ss%3Aword@")
+    sweep(kubeconfig, pushgateway_url=url)
+    assert pushgateway.authorization == ["Basic " + base64.b64encode(b"admin:p@ss:word").decode()]
 
 
 def test_a_notice_that_breaks_never_costs_the_summary(
