@@ -20,6 +20,11 @@ def invoke(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(cli, list(args), env=env or {}, catch_exceptions=False)
 
 
+def invoke_sweep(kubeconfig: str, *options: str):
+    """``sweeper sweep`` against the fake server, nothing too young to go."""
+    return invoke("sweep", "--kubeconfig", kubeconfig, "--min-age", "0", *options)
+
+
 def json_lines(text: str) -> list[dict]:
     lines = [json.loads(line) for line in text.splitlines()]
     for line in lines:
@@ -31,7 +36,7 @@ def test_sweep_stdout_is_json_lines_with_one_summary(
     server: FakeApiServer, kubeconfig: str
 ) -> None:
     seed_sample_cluster(server, now=NOW)
-    result = invoke("sweep", "--kubeconfig", kubeconfig, "--min-age", "0")
+    result = invoke_sweep(kubeconfig)
     assert result.exit_code == 0, result.stderr
     lines = json_lines(result.stdout)
     assert [line["event"] for line in lines].count("sweep_summary") == 1
@@ -60,12 +65,8 @@ def test_env_vars_set_options(server: FakeApiServer, kubeconfig: str) -> None:
 
 def test_reasons_and_include_unowned(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
-    result = invoke(
-        "sweep",
-        "--kubeconfig",
+    result = invoke_sweep(
         kubeconfig,
-        "--min-age",
-        "0",
         "--dry-run",
         "--reasons",
         "owner-deleted",
@@ -84,12 +85,8 @@ def test_reasons_and_include_unowned(server: FakeApiServer, kubeconfig: str) -> 
 
 def test_exclude_regex(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
-    result = invoke(
-        "sweep",
-        "--kubeconfig",
+    result = invoke_sweep(
         kubeconfig,
-        "--min-age",
-        "0",
         "--exclude",
         "^gatekeeper-k8sdisallowedtags",
     )
