@@ -72,6 +72,19 @@ def recheck_path(verdict: Verdict, inventory: Inventory) -> str:
     return f"{base}/{owner.name}"
 
 
+def owner_crd_path(verdict: Verdict, inventory: Inventory) -> str | None:
+    """The CRD serving the owner a CONSTRAINT or TEMPLATE re-check reads, by its real name."""
+    owner = verdict.owner
+    if owner is None or verdict.recheck not in (Recheck.CONSTRAINT, Recheck.TEMPLATE):
+        return None
+    if verdict.recheck is Recheck.TEMPLATE:
+        return f"{CRD_PATH}/{gk.TEMPLATE_CRD_NAME}"
+    kind = owner.kind.lower()
+    listed = inventory.constraint_paths.get(kind)
+    plural = listed.rsplit("/", 1)[-1] if listed else kind
+    return f"{CRD_PATH}/{plural}.{gk.CONSTRAINTS_GROUP}"
+
+
 def object_path(verdict: Verdict, inventory: Inventory) -> str:
     resource = BINDINGS if verdict.obj.is_binding else POLICIES
     return admission_path(inventory.vap_version, resource, verdict.obj.name)
@@ -166,13 +179,16 @@ class Applier:
     def _recheck_and_delete(
         self, verdict: Verdict
     ) -> DeleteResult | tuple[Event, str, dict[str, str]]:
-        """Re-read what decided ``verdict``, then DELETE; a failed DELETE is retried only
-        after a new re-check, since the owner may have come back during the backoff."""
+        """Re-read what decided ``verdict``, then DELETE once; a failed DELETE is retried only
+        after a fresh look at the object (did the lost answer hide a success?) and its owner.
+        """
+        started = self.client.now()
+        path = object_path(verdict, self.inventory)
         for attempt in range(1, self.client.attempts + 1):
             # Both tokens up front: no rate-limit wait may fall between the re-check and
             # the DELETE, or an owner back in that gap would go unseen.
             self.client.pace(1 if self.settings.dry_run else 2)
-            fresh = self.client.get(recheck_path(verdict, self.inventory))
+            fresh = self._fresh_decider(verdict)
             deletable, why = still_deletable(
                 verdict, fresh, inventory=self.inventory, rules=self.settings.rules
             )
@@ -182,14 +198,40 @@ class Applier:
                 return Event.WOULD_DELETE, "would delete (dry run)", {"recheck": why}
             try:
                 return self.client.delete(
-                    object_path(verdict, self.inventory),
+                    path,
                     uid=verdict.obj.uid,
                     resource_version=verdict.obj.resource_version,
                     limited=False,
                     retry=False,
                 )
             except ApiError as error:
-                if not error.retryable or attempt == self.client.attempts:
+                last = attempt == self.client.attempts or not self.client.retry_time_left(started)
+                if not error.retryable or last:
                     raise
                 self.client.back_off(attempt, error)
+            # The DELETE may have taken effect with its answer lost: look before retrying.
+            current = self.client.get(path)
+            if current is None:
+                return Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)", {}
+            meta = current.get("metadata")
+            same = isinstance(meta, dict) and (meta.get("uid"), meta.get("resourceVersion")) == (
+                verdict.obj.uid,
+                verdict.obj.resource_version,
+            )
+            if not same:
+                return DeleteResult.CONFLICT
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _fresh_decider(self, verdict: Verdict) -> dict | None:
+        """GET the object that decided ``verdict``; None when it is proven gone.
+
+        An owner's group stops being served when its last CRD goes (kube-apiserver then
+        answers a plain-text 404): the CRD itself, gone with a proper 404, proves it.
+        """
+        try:
+            return self.client.get(recheck_path(verdict, self.inventory))
+        except ApiError as error:
+            crd = owner_crd_path(verdict, self.inventory)
+            if error.status != 404 or crd is None or self.client.get(crd) is not None:
+                raise
+            return None

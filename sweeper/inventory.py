@@ -101,7 +101,11 @@ def discover_vap_version(client: KubeClient) -> str | None:
     Discovery may only tell what is served; it never proves that an object is absent.
     """
     for version in ("v1", "v1beta1"):
-        document = client.discover(f"/apis/{ADMISSION_GROUP}/{version}")
+        path = f"/apis/{ADMISSION_GROUP}/{version}"
+        # admissionregistration.k8s.io/v1 (webhooks) is served by every supported
+        # Kubernetes: a 404 there means this is not the API server (a wrong proxy path),
+        # an error, not "nothing to do".
+        document = client.get(path) if version == "v1" else client.discover(path)
         resources = document.get("resources") if document else None
         if isinstance(resources, list) and any(
             isinstance(entry, dict) and entry.get("name") == BINDINGS for entry in resources

@@ -176,7 +176,12 @@ class KubeClient:
             and answer.get("reason") == "NotFound"
         ):
             return None
-        raise _bad_response("get", path, "HTTP 404 without a Kubernetes NotFound status")
+        raise ApiError(
+            verb="get",
+            path=path,
+            status=404,
+            message="HTTP 404 without a Kubernetes NotFound status (the group is not served?)",
+        )
 
     def discover(self, path: str) -> dict[str, Any] | None:
         """A discovery document, or None when its group or version is not served.
@@ -360,6 +365,14 @@ class KubeClient:
     def attempts(self) -> int:
         """How many times a request is tried in all."""
         return self._retry.attempts
+
+    def retry_time_left(self, started: float) -> bool:
+        """Whether retries begun at ``started`` (see ``now``) are still within their budget."""
+        return self._clock() - started < self._retry.max_total_seconds
+
+    def now(self) -> float:
+        """The client's monotonic clock (injected in tests)."""
+        return self._clock()
 
     def _send_once(
         self,

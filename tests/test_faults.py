@@ -244,3 +244,66 @@ def test_log_level_never_hides_the_first_and_last_lines(
     assert run.exit_code == 0 and before - names(cluster) == LEFTOVERS
     assert [line["event"] for line in run.lines] == ["sweep_started", "sweep_summary"]
     assert run.summary["deleted"] == len(LEFTOVERS)
+
+
+def test_a_server_answering_404_to_everything_is_not_an_empty_cluster(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    """A wrong proxy path must not read as 'no VAP API, nothing to do'."""
+    cluster.inject(status=404, body=b"<html>not found</html>", times=None)
+    run, gone = swept(cluster, kubeconfig)
+    assert run.exit_code == 4 and gone == set()
+    assert not run.events("nothing_to_do")
+
+
+def _gone_binding(server: FakeApiServer) -> str:
+    return next(
+        o["metadata"]["name"]
+        for o in server.objects("ValidatingAdmissionPolicyBinding")
+        if o["metadata"]["name"].endswith("must-have-team")
+    )
+
+
+def test_a_delete_whose_answer_was_lost_is_reported_deleted(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    name = _gone_binding(cluster)
+
+    def delete_then_owner_returns(s: FakeApiServer) -> None:
+        s.delete("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", name)
+        s.create(make.constraint("K8sRequiredLabels", "must-have-team"))
+
+    cluster.on_request(method="DELETE", path=name, action=delete_then_owner_returns)
+    cluster.inject(method="DELETE", path=name, status=504, times=1)
+    run, gone = swept(cluster, kubeconfig)
+    assert name in gone
+    (line,) = [line for line in run.events("deleted") if line["object_name"] == name]
+    assert "answer was lost" in line["msg"]
+    assert not run.events("owner_back")
+
+
+def test_delete_retries_keep_to_their_time_budget(cluster: FakeApiServer, kubeconfig: str) -> None:
+    name = _gone_binding(cluster)
+    cluster.inject(method="DELETE", path=name, status=503, retry_after="30", times=None)
+    run, _ = swept(cluster, kubeconfig)
+    assert run.exit_code == 1 and run.names("delete_failed") == {name}
+    assert len([r for r in cluster.requests if r.verb == "delete" and r.name == name]) == 3
+    assert run.time.sleeps == [30.0, 30.0]  # 60 s of retries, then it gives up
+
+
+def test_owner_crd_gone_between_gather_and_recheck_still_proves_the_owner_gone(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    """The group stops being served (plain-text 404); the CRD's own 404 is the proof."""
+    name = _gone_binding(cluster)
+
+    def remove_kind(s: FakeApiServer) -> None:
+        s.delete(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "k8srequiredlabels.constraints.gatekeeper.sh",
+        )
+
+    cluster.on_request(method="GET", path=r"/k8srequiredlabels/must-have-team$", action=remove_kind)
+    run, gone = swept(cluster, kubeconfig)
+    assert name in gone and run.exit_code == 0

@@ -28,6 +28,7 @@ from sweeper.testing.api import (
     RecordedRequest,
     ResourceType,
     api_group,
+    builtin_types,
     parse_path,
     status_body,
 )
@@ -139,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+_BUILTIN_GROUPS = frozenset(rt.group for rt in builtin_types(("v1", "v1beta1")))
 
 
 class GroupVersionNotServed(Exception):
@@ -279,6 +283,10 @@ class FakeApiServer:
         if (info.group or "", info.version or "") not in served:
             raise GroupVersionNotServed
         rt = self._store.resolve(info.group or "", info.version or "", info.resource or "")
+        if rt is None and (info.group or "") not in _BUILTIN_GROUPS:
+            # kube-apiserver's CRD handler hands an unknown custom resource to the same
+            # plain-text not-found handler, even while other CRDs keep the group served.
+            raise GroupVersionNotServed
         if (rt is None or info.subresource is not None
                 or (info.namespace is not None and not rt.namespaced)):
             raise ApiError(404, "the server could not find the requested resource")
