@@ -279,9 +279,12 @@ def redact(text: str, url: str) -> str:
     userinfo = parts.netloc.rpartition("@")[0]
     if userinfo:  # as it appears in a URL or a host name: followed by "@"
         text = text.replace(f"{userinfo}@", "***@")
-    # A password quoted on its own; a very short one would mangle ordinary words instead.
-    if parts.password and len(parts.password) >= 4:
-        text = text.replace(parts.password, "***")
+    # A secret quoted on its own, as written or decoded (a password, or a token given as
+    # the user name); a very short one would mangle ordinary words instead.
+    secret = parts.password if parts.password is not None else parts.username
+    for form in {secret, unquote(secret)} if secret else ():
+        if len(form) >= 4:
+            text = text.replace(form, "***")
     return text
 
 

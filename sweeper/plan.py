@@ -79,7 +79,8 @@ class _Judge:
         self.policies_complete = inventory.complete("policies")
         self._kind_known: dict[str, bool] = {}
         self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
-        self._claims: dict[str, gk.Want] | None = None  # built at the first unowned binding
+        # binding name -> {(lower kind, name): wish} of the listed constraints, built lazily
+        self._claims: dict[str, dict[tuple[str, str], gk.Want]] | None = None
 
     # --- VAPB ----------------------------------------------------------------------------
 
@@ -100,6 +101,14 @@ class _Judge:
         if decision.want is _WANT_UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is _WANT_NO:  # row 7: the owner wants no binding, whatever its name
+            other = self._claim(obj.name, excluding=(kind, ref.name))
+            if other is not None:  # ... unless another live constraint wants this very name
+                return _report(
+                    obj,
+                    Reason.NOT_WANTED,
+                    "kept: another constraint wants a binding of this name",
+                    owner,
+                )
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
         wanted_name = gk.binding_name(ref.kind, ref.name)
         if obj.name != wanted_name:
@@ -278,9 +287,7 @@ class _Judge:
         new name of ``K8sFoo/bar``: Gatekeeper adopts an unowned binding for whichever live
         constraint wants that name, whatever its fingerprint says.
         """
-        if self._claims is None:
-            self._claims = self._name_claims()
-        want = self._claims.get(obj.name)
+        want = self._claim(obj.name)
         if want is gk.Want.YES:
             new_name = gk.binding_name(owner.kind, owner.name)
             if obj.name == gk.legacy_binding_name(owner.name) and new_name in self.bindings_by_name:
@@ -307,16 +314,17 @@ class _Judge:
             )
         return None
 
-    def _name_claims(self) -> dict[str, gk.Want]:
-        """Every binding name (new and legacy) a listed constraint wants, or may want."""
-        rank = {gk.Want.NO: 0, gk.Want.UNKNOWN: 1, gk.Want.YES: 2}
-        claims: dict[str, gk.Want] = {}
-        for (kind, name), record in self.inv.constraints.items():
-            want = self._binding_wanted(kind, record.facts)[0].want
-            for claimed in (gk.binding_name(kind, name), gk.legacy_binding_name(name)):
-                if rank[want] > rank[claims.get(claimed, gk.Want.NO)]:
-                    claims[claimed] = want
-        return claims
+    def _claim(self, name: str, *, excluding: tuple[str, str] | None = None) -> gk.Want | None:
+        """The strongest wish of the listed constraints (but ``excluding``, a lower-case
+        kind and a name) for a binding of this name, under its new and its legacy reading."""
+        if self._claims is None:
+            self._claims = {}
+            for key, record in self.inv.constraints.items():
+                want = self._binding_wanted(key[0], record.facts)[0].want
+                for claimed in (gk.binding_name(*key), gk.legacy_binding_name(key[1])):
+                    self._claims.setdefault(claimed, {})[key] = want
+        wants = {w for key, w in self._claims.get(name, {}).items() if key != excluding}
+        return next((w for w in (gk.Want.YES, gk.Want.UNKNOWN) if w in wants), None)
 
     def _all_constraints_known(self) -> bool:
         """Whether every constraint in the cluster was listed: all kinds, all complete."""

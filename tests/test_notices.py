@@ -169,6 +169,8 @@ def test_redact_removes_url_credentials() -> None:
     # A short username alone is only removed where it stands in a URL, not inside words.
     assert redact("<urlopen error timed out>", "https://u@gw/") == "<urlopen error timed out>"
     assert redact("cannot reach u@gw", "https://u@gw/") == "cannot reach ***@gw"
+    assert redact("bad auth p@ss:word", "https://admin:p%40ss%3Aword@gw/") == "bad auth ***"
+    assert redact("token ABCDEF rejected", "https://ABCDEF@gw/") == "token *** rejected"
 
 
 def test_percent_encoded_pushgateway_credentials_are_sent_decoded(

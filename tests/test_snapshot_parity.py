@@ -43,6 +43,11 @@ def odd_crds() -> Scenario:
 
 
 CASES = [*corpus(), odd_crds()]
+FAILURES = {
+    "discovery/constraints": r"^/apis/constraints\.gatekeeper\.sh$",
+    "crd/k8sother": r"/customresourcedefinitions/k8sother\.constraints\.gatekeeper\.sh$",
+    "templates": r"/constrainttemplates$",
+}
 
 
 def summary(inventory) -> dict:
@@ -53,19 +58,24 @@ def summary(inventory) -> dict:
         "templates": sorted(inventory.templates),
         "bindings": sorted(o.name for o in inventory.bindings),
         "policies": sorted(o.name for o in inventory.policies),
+        "paths": dict(inventory.constraint_paths),
     }
 
 
+@pytest.mark.parametrize("failure", [None, *FAILURES], ids=["none", *FAILURES])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_snapshot_matches_gather(case: Scenario, tmp_path) -> None:
+def test_snapshot_matches_gather(case: Scenario, failure: str | None, tmp_path) -> None:
     versions = ("v1", "v1beta1") if case.vap_version == "v1" else ("v1beta1",)
     with FakeApiServer(vap_versions=versions, clock=lambda: T0) as server:
         for obj in case.objects:
             server.create(copy.deepcopy(obj), force=True)
+        if failure is not None:
+            server.inject(method="GET", path=FAILURES[failure], status=403, times=None)
         access = ClusterAccess(kubeconfig=server.write_kubeconfig(tmp_path / "kc"))
         client = KubeClient(ApiClient(load_configuration(access, environ={})), access=access)
         gathered = gather(client, vap_version=case.vap_version)
-    modelled = snapshot(case.objects, vap_version=case.vap_version)
+    failed = () if failure is None else (failure,)
+    modelled = snapshot(case.objects, vap_version=case.vap_version, failed=failed)
     assert summary(modelled) == summary(gathered)
     # Failed lists are named differently (list names vs paths) but fail alike.
     assert len(modelled.failed_lists) == len(gathered.failed_lists)

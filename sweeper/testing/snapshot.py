@@ -86,9 +86,10 @@ def snapshot(
     }
     referenced |= {o.fingerprint[0] for o in bindings if o.fingerprint}
     malformed: set[str] = set()
+    discovered: bool | None = None  # whether discovery answered, once asked
     for kind in sorted(referenced - kinds.keys()):
         by_name = crds.get(gk.constraint_crd_name(kind))
-        if f"crd/{kind}" in failed:
+        if not status(f"crd/{kind}", 0 if by_name is None else 1):
             kinds[kind] = Presence.UNKNOWN
         elif by_name is not None:
             kinds[kind] = Presence.PRESENT
@@ -97,12 +98,15 @@ def snapshot(
                 malformed.add(kind)
             else:
                 entries[kind] = entry
-        elif kind in served:
-            kinds[kind], entries[kind] = Presence.PRESENT, served[kind]
-        elif "discovery/constraints" in failed:
-            kinds[kind] = Presence.UNKNOWN
         else:
-            kinds[kind] = Presence.ABSENT
+            if discovered is None:
+                discovered = status("discovery/constraints", len(served))
+            if not discovered:
+                kinds[kind] = Presence.UNKNOWN
+            elif kind in served:
+                kinds[kind], entries[kind] = Presence.PRESENT, served[kind]
+            else:
+                kinds[kind] = Presence.ABSENT
     constraints: dict[tuple[str, str], ConstraintRecord] = {}
     for kind in sorted(malformed):
         lists[constraints_list_name(kind)] = ListStatus(path=kind, error="CRD is malformed")
