@@ -208,11 +208,18 @@ class Applier:
                 last = attempt == self.client.attempts or not self.client.retry_time_left(started)
                 if not error.retryable or last:
                     raise
-                self.client.back_off(attempt, error)
-            # The DELETE may have taken effect with its answer lost: look before retrying.
-            current = self.client.get(path)
+                self.client.back_off(attempt, error, started=started)
+                # The DELETE may have taken effect with its answer lost: look before retrying.
+                try:
+                    current = self.client.get(path, attempts=1)
+                except ApiError:
+                    raise error from None  # what failed is the DELETE; its outcome is unknown
+                # Gone: by our DELETE if its answer could have been lost on the way back.
+                answer_lost = error.transport or error.status in (500, 502, 504)
             if current is None:
-                return Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)", {}
+                if answer_lost:
+                    return Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)", {}
+                return DeleteResult.GONE
             meta = current.get("metadata")
             same = isinstance(meta, dict) and (meta.get("uid"), meta.get("resourceVersion")) == (
                 verdict.obj.uid,

@@ -157,30 +157,37 @@ class KubeClient:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def get(self, path: str, *, limited: bool = False) -> dict[str, Any] | None:
-        """The object at ``path``, or None when the server answers 404 NotFound.
+    def get(
+        self, path: str, *, limited: bool = False, attempts: int | None = None
+    ) -> dict[str, Any] | None:
+        """The object at ``path``, or None when the server answers that it is not found.
 
-        A 404 proves absence only when it is a Kubernetes ``Status`` saying NotFound: a 404
-        page from a proxy or a wrong route must not read as "the owner is gone".
+        Only a Kubernetes ``Status`` NotFound naming the object proves it absent: a 404 for
+        an unserved group or resource, or from a proxy, must not read as "the owner is gone".
         """
-        status, body = self._request("GET", path, verb="get", allow={404}, limited=limited)
+        status, body = self._request(
+            "GET", path, verb="get", allow={404}, limited=limited, attempts=attempts
+        )
         if status != 404:
             return self._decode("get", path, body)
         try:
             answer = json.loads(body)
         except ValueError:
             answer = None
+        details = answer.get("details") if isinstance(answer, dict) else None
         if (
             isinstance(answer, dict)
             and answer.get("kind") == "Status"
             and answer.get("reason") == "NotFound"
+            and isinstance(details, dict)
+            and details.get("name") == path.rstrip("/").rsplit("/", 1)[-1]
         ):
             return None
         raise ApiError(
             verb="get",
             path=path,
             status=404,
-            message="HTTP 404 without a Kubernetes NotFound status (the group is not served?)",
+            message="HTTP 404 that does not name the object (is its group or resource served?)",
         )
 
     def discover(self, path: str) -> dict[str, Any] | None:
@@ -355,9 +362,13 @@ class KubeClient:
             wait = max(0.0, min(wait, self._deadline - self._clock()))
         return wait
 
-    def back_off(self, attempt: int, error: ApiError) -> None:
-        """Wait before trying again after ``error`` on ``attempt`` (1-based); ends on a signal."""
-        self._retry.sleep(self._backoff_seconds(attempt, error))
+    def back_off(self, attempt: int, error: ApiError, *, started: float) -> None:
+        """Wait before trying again after ``error`` on ``attempt`` (1-based), or re-raise it
+        when the retries begun at ``started`` would pass their time budget; ends on a signal."""
+        wait = self._backoff_seconds(attempt, error)
+        if self._clock() + wait - started > self._retry.max_total_seconds:
+            raise error
+        self._retry.sleep(wait)
         if self._stop.is_set():
             raise Interrupted("stopped by a signal while backing off")
 

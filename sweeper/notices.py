@@ -281,7 +281,7 @@ def redact(text: str, url: str) -> str:
         text = text.replace(f"{userinfo}@", "***@")
     # A secret quoted on its own, as written or decoded (a password, or a token given as
     # the user name); a very short one would mangle ordinary words instead.
-    secret = parts.password if parts.password is not None else parts.username
+    secret = parts.password or parts.username
     for form in {secret, unquote(secret)} if secret else ():
         if len(form) >= 4:
             text = text.replace(form, "***")

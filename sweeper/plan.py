@@ -101,14 +101,6 @@ class _Judge:
         if decision.want is _WANT_UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is _WANT_NO:  # row 7: the owner wants no binding, whatever its name
-            other = self._claim(obj.name, excluding=(kind, ref.name))
-            if other is not None:  # ... unless another live constraint wants this very name
-                return _report(
-                    obj,
-                    Reason.NOT_WANTED,
-                    "kept: another constraint wants a binding of this name",
-                    owner,
-                )
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
         wanted_name = gk.binding_name(ref.kind, ref.name)
         if obj.name != wanted_name:

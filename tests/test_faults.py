@@ -307,3 +307,40 @@ def test_owner_crd_gone_between_gather_and_recheck_still_proves_the_owner_gone(
     cluster.on_request(method="GET", path=r"/k8srequiredlabels/must-have-team$", action=remove_kind)
     run, gone = swept(cluster, kubeconfig)
     assert name in gone and run.exit_code == 0
+
+
+def test_a_refused_delete_then_gone_is_already_gone_not_ours(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    """A 429 was never processed: if the object is gone afterwards, someone else did it."""
+    name = _gone_binding(cluster)
+    cluster.on_request(
+        method="DELETE",
+        path=name,
+        action=lambda s: s.delete(
+            "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", name
+        ),
+    )
+    cluster.inject(method="DELETE", path=name, status=429, times=1)
+    run, gone = swept(cluster, kubeconfig)
+    assert name in gone and name in run.names("already_gone")
+
+
+def test_when_the_look_after_a_failed_delete_fails_the_delete_error_is_reported(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    name = _gone_binding(cluster)
+    cluster.inject(method="DELETE", path=name, status=504, times=1)
+    cluster.inject(method="GET", path=f"/{name}$", status=503, times=1)
+    run, _ = swept(cluster, kubeconfig)
+    (line,) = [x for x in run.events("delete_failed") if x["object_name"] == name]
+    assert line["msg"] == "delete failed" and "HTTP 504" in line["error"]
+
+
+def test_a_json_not_found_for_the_admission_api_is_still_an_error(
+    cluster: FakeApiServer, kubeconfig: str
+) -> None:
+    body = b'{"kind": "Status", "apiVersion": "v1", "reason": "NotFound", "code": 404}'
+    cluster.inject(status=404, body=body, times=None)
+    run, gone = swept(cluster, kubeconfig)
+    assert run.exit_code == 4 and gone == set() and not run.events("nothing_to_do")

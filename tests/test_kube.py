@@ -245,7 +245,12 @@ def test_a_404_that_is_not_a_kubernetes_not_found_proves_nothing(
 ) -> None:
     server.inject(path="/absent$", status=404, body=b"<html>not here</html>")
     client = client_for(kubeconfig, FakeTime())
-    with pytest.raises(ApiError, match="without a Kubernetes NotFound status"):
+    with pytest.raises(ApiError, match="does not name the object"):
+        client.get(f"{BINDINGS}/absent")
+    # A Status NotFound that names no object (an unknown resource) proves nothing either.
+    detail_less = b'{"kind": "Status", "reason": "NotFound", "code": 404}'
+    server.inject(path="/absent$", status=404, body=detail_less)
+    with pytest.raises(ApiError, match="does not name the object"):
         client.get(f"{BINDINGS}/absent")
     assert client.get(f"{BINDINGS}/absent") is None  # the real answer: Status NotFound
 
