@@ -201,7 +201,6 @@ class Applier:
                     path,
                     uid=verdict.obj.uid,
                     resource_version=verdict.obj.resource_version,
-                    limited=False,
                     retry=False,
                 )
             except ApiError as error:

@@ -157,17 +157,13 @@ class KubeClient:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def get(
-        self, path: str, *, limited: bool = False, attempts: int | None = None
-    ) -> dict[str, Any] | None:
+    def get(self, path: str, *, attempts: int | None = None) -> dict[str, Any] | None:
         """The object at ``path``, or None when the server answers that it is not found.
 
         Only a Kubernetes ``Status`` NotFound naming the object proves it absent: a 404 for
         an unserved group or resource, or from a proxy, must not read as "the owner is gone".
         """
-        status, body = self._request(
-            "GET", path, verb="get", allow={404}, limited=limited, attempts=attempts
-        )
+        status, body = self._request("GET", path, verb="get", allow={404}, attempts=attempts)
         if status != 404:
             return self._decode("get", path, body)
         try:
@@ -277,15 +273,12 @@ class KubeClient:
             raise Interrupted("stopped by a signal while waiting for the rate limit")
 
     def delete(
-        self,
-        path: str,
-        *,
-        uid: str,
-        resource_version: str,
-        limited: bool = True,
-        retry: bool = True,
+        self, path: str, *, uid: str, resource_version: str, retry: bool = True
     ) -> DeleteResult:
-        """DELETE guarded by uid and resourceVersion preconditions (one try if not ``retry``)."""
+        """DELETE guarded by uid and resourceVersion preconditions (one try if not ``retry``).
+
+        Not rate-limited here: apply paces the re-check and the DELETE together (``pace``).
+        """
         body = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
@@ -297,7 +290,6 @@ class KubeClient:
             verb="delete",
             body=body,
             allow={404, 409},
-            limited=limited,
             attempts=None if retry else 1,
         )
         if status == 404:

@@ -79,8 +79,8 @@ class _Judge:
         self.policies_complete = inventory.complete("policies")
         self._kind_known: dict[str, bool] = {}
         self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
-        # binding name -> {(lower kind, name): wish} of the listed constraints, built lazily
-        self._claims: dict[str, dict[tuple[str, str], gk.Want]] | None = None
+        # binding name -> the wishes of the listed constraints for it, built lazily
+        self._claims: dict[str, set[gk.Want]] | None = None
 
     # --- VAPB ----------------------------------------------------------------------------
 
@@ -306,16 +306,16 @@ class _Judge:
             )
         return None
 
-    def _claim(self, name: str, *, excluding: tuple[str, str] | None = None) -> gk.Want | None:
-        """The strongest wish of the listed constraints (but ``excluding``, a lower-case
-        kind and a name) for a binding of this name, under its new and its legacy reading."""
+    def _claim(self, name: str) -> gk.Want | None:
+        """The strongest wish of the listed constraints for a binding of this name, under its
+        new and its legacy reading; None when none wants it."""
         if self._claims is None:
             self._claims = {}
             for key, record in self.inv.constraints.items():
                 want = self._binding_wanted(key[0], record.facts)[0].want
                 for claimed in (gk.binding_name(*key), gk.legacy_binding_name(key[1])):
-                    self._claims.setdefault(claimed, {})[key] = want
-        wants = {w for key, w in self._claims.get(name, {}).items() if key != excluding}
+                    self._claims.setdefault(claimed, set()).add(want)
+        wants = self._claims.get(name, set())
         return next((w for w in (gk.Want.YES, gk.Want.UNKNOWN) if w in wants), None)
 
     def _all_constraints_known(self) -> bool:

@@ -182,6 +182,7 @@ def test_percent_encoded_pushgateway_credentials_are_sent_decoded(
     assert pushgateway.authorization == ["Basic " + base64.b64encode(b"admin:p@ss:word").decode()]
 
 
+@responses.activate  # a guard: should the patch not take, nothing leaves this machine
 def test_a_notice_that_breaks_never_costs_the_summary(
     server: FakeApiServer, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
