@@ -1,4 +1,4 @@
-"""Benchmark of the sweeper at fleet scale (issue 7). Not part of the test suite.
+"""Benchmark of the sweeper at fleet scale. Not part of the test suite.
 
     python bench/run.py [--sizes 1000,10000,50000] [--quick] [--profile] [--json PATH]
 
@@ -178,7 +178,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     from kubernetes.client import ApiClient
 
     from sweeper import cli
-    from sweeper.inventory import discover_vap_version, gather
+    from sweeper.gather import discover_vap_version, gather
     from sweeper.kube import KubeClient
     from sweeper.kubeconfig import load_configuration
     from sweeper.plan import plan

@@ -1,159 +1,73 @@
 """The only code that talks to the API server.
 
-Loads the configuration (in-cluster, else kubeconfig), sends GET, LIST and DELETE through
-the official client's ``ApiClient`` with its own urllib3 retries off, reads every body as
-plain JSON (never the client's typed models, which reject objects off their schema), and
-owns the retry policy and the client-side rate limit. It never decides what is dangling.
+Sends GET, LIST, POST and DELETE through the official client's ``ApiClient`` (its two
+calls ``param_serialize`` and ``call_api``; its own urllib3 retries off), reads every body
+as plain JSON (never the client's typed models, which reject objects off their schema),
+and runs each request under the one retry engine (``sweeper.retry``). It never decides
+what is dangling.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-import random
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import tenacity
 import urllib3
+from kubernetes.client.exceptions import ApiException
 
+from sweeper.errors import (
+    ApiError,
+    DeadlineExceeded,
+    Interrupted,
+    SweepAborted,
+    bad_response,
+    one_line,
+    parse_retry_after,
+    status_message,
+)
+from sweeper.retry import RateLimiter, Retrier, RetryPolicy
 from sweeper.settings import ClusterAccess
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+__all__ = ["ApiError", "DeleteResult", "KubeClient", "SweepAborted", "one_line"]
+
+T = TypeVar("T")
 MAX_LIST_ATTEMPTS = 3
 MAX_LIST_PAGES = 10_000
 MAX_LIST_ITEMS = 1_000_000  # bounds memory against a misbehaving server
-RETRY_AFTER_CAP_SECONDS = 30.0
-
-
-class ApiError(Exception):
-    """A request failed for good (after retries); ``str()`` is one line for the user."""
-
-    def __init__(
-        self,
-        *,
-        verb: str,
-        path: str,
-        status: int | None,
-        message: str,
-        retry_after: float | None = None,
-        transport: bool = False,
-    ) -> None:
-        self.verb = verb
-        self.path = path
-        self.status = status
-        self.detail = message
-        self.retry_after = retry_after
-        self.transport = transport  # no HTTP answer: refused, dropped, timed out
-        what = f"HTTP {status}" if status else "connection error" if transport else "bad response"
-        super().__init__(f"{verb} {path}: {what}: {message}")
-
-    @property
-    def retryable(self) -> bool:
-        return self.transport or self.status in RETRYABLE_STATUSES
 
 
 class _RestartList(Exception):
     """The pages of a list stopped describing one snapshot: list again from the start."""
 
 
-def _bad_response(verb: str, path: str, message: str) -> ApiError:
-    return ApiError(verb=verb, path=path, status=None, message=message)
-
-
-class SweepAborted(Exception):
-    """The sweep must end now: its ``--timeout`` ran out or it was told to stop."""
-
-
-class DeadlineExceeded(SweepAborted):
-    """The sweep's total ``--timeout`` ran out before a request could be sent."""
-
-
-class Interrupted(SweepAborted):
-    """A signal (SIGTERM, SIGINT) asked the sweep to stop; sent requests were finished."""
-
-
 class DeleteResult(enum.Enum):
+    """What a DELETE with preconditions answered."""
+
     DELETED = "deleted"
     GONE = "already_gone"  # 404: someone else deleted it first
     CONFLICT = "conflict"  # 409: uid or resourceVersion changed since the LIST
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded exponential backoff with jitter; ``sleep`` is injected by tests."""
-
-    attempts: int = 5
-    max_total_seconds: float = 60.0
-    initial_seconds: float = 0.5
-    max_wait_seconds: float = 10.0
-    sleep: Callable[[float], object] = time.sleep
-
-
-class RateLimiter:
-    """Token bucket: at most ``qps`` requests a second on average, ``burst`` at once.
-
-    It only reserves and says how long to wait; the caller waits, so that a wait can be
-    cut short by a signal or refused by the sweep's deadline.
-    """
-
-    def __init__(
-        self, *, qps: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._qps = qps
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._clock = clock
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def reserve(self, tokens: int = 1) -> float:
-        """Take ``tokens``; the seconds to wait before using them (0 when available now)."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._qps)
-            self._last = now
-            self._tokens -= tokens
-            return -self._tokens / self._qps if self._tokens < 0 else 0.0
-
-
-def one_line(error: BaseException) -> str:
-    """The first line of an error's text, trimmed: error messages never span lines."""
-    text = str(error).strip().splitlines()
-    first = text[0] if text else type(error).__name__
-    return first[:300]
-
-
 class KubeClient:
-    """GET, paginated LIST and DELETE with preconditions; bodies as plain dicts."""
+    """GET, paginated LIST, POST and DELETE with preconditions; bodies as plain dicts."""
 
     def __init__(
         self,
-        api_client: Any,
+        api_client: ApiClient,
         *,
         access: ClusterAccess,
-        retry: RetryPolicy | None = None,
-        deadline: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        limiter: RateLimiter | None = None,
-        stop: threading.Event | None = None,
-        sleep: Callable[[float], object] | None = None,
+        retrier: Retrier | None = None,
     ) -> None:
         self._api = api_client
-        self._stop = stop or threading.Event()
         self._timeout = access.request_timeout
         self._page_size = access.page_size
-        self._retry = retry or RetryPolicy()
-        self._deadline = deadline
-        self._clock = clock
-        self._limiter = limiter or RateLimiter(qps=access.qps, burst=access.burst, clock=clock)
-        # Waits end early on a signal: Event.wait returns as soon as ``stop`` is set.
-        self._sleep = sleep or self._stop.wait
+        self.retrier = retrier or Retrier(RetryPolicy())
+        self._limiter = RateLimiter(qps=access.qps, burst=access.burst, clock=self.retrier.clock)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -166,18 +80,7 @@ class KubeClient:
         status, body = self._request("GET", path, verb="get", allow={404}, attempts=attempts)
         if status != 404:
             return self._decode("get", path, body)
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            answer = None
-        details = answer.get("details") if isinstance(answer, dict) else None
-        if (
-            isinstance(answer, dict)
-            and answer.get("kind") == "Status"
-            and answer.get("reason") == "NotFound"
-            and isinstance(details, dict)
-            and details.get("name") == path.rstrip("/").rsplit("/", 1)[-1]
-        ):
+        if _names_the_object(body, path):
             return None
         raise ApiError(
             verb="get",
@@ -238,7 +141,7 @@ class KubeClient:
             page = self._decode("list", path, body)
             items, metadata = page.get("items"), page.get("metadata")
             if not isinstance(items, list) or not isinstance(metadata, dict):
-                raise _bad_response("list", path, "response is not a list (no items or metadata)")
+                raise bad_response("list", path, "response is not a list (no items or metadata)")
             # Every page of one paginated list is cut from the same snapshot.
             version = metadata.get("resourceVersion")
             if token is None:
@@ -247,30 +150,24 @@ class KubeClient:
                 raise _RestartList
             count += len(items)
             if count > MAX_LIST_ITEMS:
-                raise _bad_response("list", path, f"more than {MAX_LIST_ITEMS} items")
+                raise bad_response("list", path, f"more than {MAX_LIST_ITEMS} items")
             for item in items:
                 if not isinstance(item, dict):
-                    raise _bad_response("list", path, "list item is not an object")
+                    raise bad_response("list", path, "list item is not an object")
                 yield item
             token = metadata.get("continue") or None
             if token is None:
                 return
             if not isinstance(token, str) or token in seen_tokens:
-                raise _bad_response("list", path, "continue token is malformed or repeats")
+                raise bad_response("list", path, "continue token is malformed or repeats")
             seen_tokens.add(token)
-        raise _bad_response("list", path, f"more than {MAX_LIST_PAGES} pages")
+        raise bad_response("list", path, f"more than {MAX_LIST_PAGES} pages")
 
     # --- writes --------------------------------------------------------------------------
 
     def pace(self, tokens: int = 1) -> None:
         """Wait for ``tokens`` of the rate limit, within the deadline and until a signal."""
-        wait = self._limiter.reserve(tokens)
-        if wait > 0:
-            if self._deadline is not None and self._clock() + wait > self._deadline:
-                raise DeadlineExceeded("sweep timeout would pass while waiting for the rate limit")
-            self._sleep(wait)
-        if self._stop.is_set():
-            raise Interrupted("stopped by a signal while waiting for the rate limit")
+        self.retrier.pace(self._limiter, tokens)
 
     def delete(
         self, path: str, *, uid: str, resource_version: str, retry: bool = True
@@ -300,7 +197,8 @@ class KubeClient:
 
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body`` to the collection at ``path`` (rate-limited); the created object."""
-        _, data = self._request("POST", path, verb="create", body=body, limited=True)
+        self.pace()
+        _, data = self._request("POST", path, verb="create", body=body)
         return self._decode("create", path, data)
 
     # --- plumbing ------------------------------------------------------------------------
@@ -309,9 +207,9 @@ class KubeClient:
         try:
             value = json.loads(body)
         except ValueError:
-            raise _bad_response(verb, path, "response is not valid JSON") from None
+            raise bad_response(verb, path, "response is not valid JSON") from None
         if not isinstance(value, dict):
-            raise _bad_response(verb, path, "response is not a JSON object")
+            raise bad_response(verb, path, "response is not a JSON object")
         return value
 
     def _request(
@@ -323,59 +221,11 @@ class KubeClient:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         allow: frozenset[int] | set[int] = frozenset(),
-        limited: bool = False,
         attempts: int | None = None,
     ) -> tuple[int, bytes]:
-        policy = self._retry
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ApiError) and e.retryable),
-            stop=tenacity.stop_after_attempt(attempts or policy.attempts)
-            | tenacity.stop_after_delay(policy.max_total_seconds),
-            wait=self._wait,
-            sleep=policy.sleep,
-            reraise=True,
+        return self.retrier.run(
+            lambda: self._send_once(method, path, verb, query, body, allow), attempts=attempts
         )
-        return retrying(self._send_once, method, path, verb, query, body, allow, limited)
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        return self._backoff_seconds(state.attempt_number, error)
-
-    def _backoff_seconds(self, attempt: int, error: BaseException | None) -> float:
-        """Retry-After when the server gave one (capped), else full-jitter exponential backoff
-        (it spreads the retries of many sweepers); never past the sweep's deadline."""
-        policy = self._retry
-        if isinstance(error, ApiError) and error.retry_after is not None:
-            wait = min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
-        else:
-            ceiling = min(policy.max_wait_seconds, policy.initial_seconds * 2 ** (attempt - 1))
-            wait = random.uniform(0, ceiling)
-        if self._deadline is not None:
-            wait = max(0.0, min(wait, self._deadline - self._clock()))
-        return wait
-
-    def back_off(self, attempt: int, error: ApiError, *, started: float) -> None:
-        """Wait before trying again after ``error`` on ``attempt`` (1-based), or re-raise it
-        when the retries begun at ``started`` would pass their time budget; ends on a signal."""
-        wait = self._backoff_seconds(attempt, error)
-        if self._clock() + wait - started > self._retry.max_total_seconds:
-            raise error
-        self._retry.sleep(wait)
-        if self._stop.is_set():
-            raise Interrupted("stopped by a signal while backing off")
-
-    @property
-    def attempts(self) -> int:
-        """How many times a request is tried in all."""
-        return self._retry.attempts
-
-    def retry_time_left(self, started: float) -> bool:
-        """Whether retries begun at ``started`` (see ``now``) are still within their budget."""
-        return self._clock() - started < self._retry.max_total_seconds
-
-    def now(self) -> float:
-        """The client's monotonic clock (injected in tests)."""
-        return self._clock()
 
     def _send_once(
         self,
@@ -385,24 +235,24 @@ class KubeClient:
         query: Mapping[str, str] | None,
         body: Any,
         allow: frozenset[int] | set[int],
-        limited: bool,
     ) -> tuple[int, bytes]:
-        if limited:
-            self.pace()
-        if self._stop.is_set():
+        retrier = self.retrier
+        if retrier.stop.is_set():
             raise Interrupted(f"stopped by a signal before {verb} {path}")
-        if self._deadline is not None and self._clock() >= self._deadline:
-            raise DeadlineExceeded(f"sweep timeout reached before {verb} {path}")
         timeout = self._timeout
-        if self._deadline is not None:
-            timeout = max(0.001, min(timeout, self._deadline - self._clock()))
+        if retrier.deadline is not None:
+            left = retrier.deadline - retrier.clock()
+            if left <= 0:
+                raise DeadlineExceeded(f"sweep timeout reached before {verb} {path}")
+            timeout = max(0.001, min(timeout, left))
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         method_, url, headers, payload, _ = self._api.param_serialize(
             method=method,
             resource_path=path,
             query_params=list(query.items()) if query else None,
-            header_params={"Accept": "application/json", "Content-Type": "application/json"}
-            if body is not None
-            else {"Accept": "application/json"},
+            header_params=headers,
             body=body,
             auth_settings=["BearerToken"],
         )
@@ -415,10 +265,10 @@ class KubeClient:
             raise ApiError(
                 verb=verb, path=path, status=None, message=one_line(error), transport=True
             ) from None
-        except Exception as error:
+        except ApiException as error:
             # The client turns TLS failures into ApiException(status=0, reason="SSLError\n..."):
             # a certificate problem does not heal by retrying.
-            reason = " ".join(str(getattr(error, "reason", None) or error).split())
+            reason = " ".join(str(error.reason or error).split())
             raise ApiError(
                 verb=verb,
                 path=path,
@@ -437,28 +287,17 @@ class KubeClient:
         )
 
 
-def status_message(status: int, data: bytes) -> str:
-    """A one-line explanation of an error response, from its Status body when it has one."""
+def _names_the_object(body: bytes, path: str) -> bool:
+    """Whether a 404's body is a Kubernetes Status NotFound naming the object at ``path``."""
     try:
-        message = json.loads(data).get("message")
-    except (ValueError, AttributeError):
-        message = None
-    if status == 401:
-        hint = "unauthorized: the credentials were rejected"
-    elif status == 403:
-        hint = "forbidden: the service account lacks this permission (see the ClusterRole)"
-    else:
-        hint = ""
-    text = "; ".join(part for part in (hint, message if isinstance(message, str) else "") if part)
-    return one_line(text or f"HTTP {status}")
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header in its delay-seconds form; None otherwise."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
+        answer = json.loads(body)
     except ValueError:
-        return None
-    return max(0.0, seconds)
+        return False
+    details = answer.get("details") if isinstance(answer, dict) else None
+    return (
+        isinstance(answer, dict)
+        and answer.get("kind") == "Status"
+        and answer.get("reason") == "NotFound"
+        and isinstance(details, dict)
+        and details.get("name") == path.rstrip("/").rsplit("/", 1)[-1]
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import urllib3
 
-from sweeper.kube import one_line
+from sweeper.errors import one_line
 from sweeper.settings import ClusterAccess
 
 

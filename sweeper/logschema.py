@@ -9,6 +9,7 @@ Bump ``report.SCHEMA_VERSION`` when a field is renamed, removed or changes type.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from sweeper.reasons import DELETE_REASONS
 from sweeper.report import LEVELS, SCHEMA_VERSION
+from sweeper.summary import OPTIONAL_FIELDS, Summary, snake
 
 # Type names as written in the docs.
 STRING, INTEGER, NUMBER, BOOLEAN = "string", "integer", "number", "boolean"
@@ -48,28 +50,28 @@ OBJECT_OPTIONAL = {
     "object_created": STRING,
 }
 
-_SUMMARY_COUNTS = [
-    "listed_bindings",
-    "listed_policies",
-    "listed_templates",
-    "listed_constraints",
-    "lists_failed",
-    "foreign",
-    "candidates",
-    *sorted(f"candidates_{r.value.replace('-', '_')}" for r in DELETE_REASONS),
-    "deleted",
-    "would_delete",
-    "already_gone",
-    "conflicts",
-    "failed",
-    "undecided",
-    "too_young",
-    "excluded",
-    "owner_back",
-    "reported",
-    "skipped",
-    "not_attempted",
-]
+# Python annotations of ``Summary`` fields, as the docs write their types.
+_ANNOTATION_TYPES = {"int": INTEGER, "bool": BOOLEAN, "str": STRING, "str | None": NULLABLE_STRING}
+
+
+def summary_fields() -> tuple[dict[str, str], dict[str, str]]:
+    """(required, optional) fields of ``sweep_summary``, derived from ``Summary`` itself."""
+    required: dict[str, str] = {}
+    optional: dict[str, str] = {}
+    for spec in dataclasses.fields(Summary):
+        if spec.name == "candidates_by_reason":
+            required.update(
+                {f"candidates_{snake(r)}": INTEGER for r in sorted(DELETE_REASONS)}
+            )
+        elif spec.name in OPTIONAL_FIELDS:
+            # Written only when set, so never null: the plain type.
+            optional[spec.name] = _ANNOTATION_TYPES[str(spec.type).removesuffix(" | None")]
+        else:
+            required[spec.name] = _ANNOTATION_TYPES[str(spec.type)]
+    return required, optional
+
+
+_SUMMARY_REQUIRED, _SUMMARY_OPTIONAL = summary_fields()
 
 
 @dataclass(frozen=True)
@@ -138,15 +140,7 @@ EVENTS: dict[str, EventSchema] = {
         "--notify-url: the notification failed (the URL is never logged)", {"error": STRING}
     ),
     "sweep_summary": EventSchema(
-        "last line of every sweep, exactly once",
-        {
-            "exit_code": INTEGER,
-            "dry_run": BOOLEAN,
-            "duration_ms": INTEGER,
-            "vap_version": NULLABLE_STRING,
-            **dict.fromkeys(_SUMMARY_COUNTS, INTEGER),
-        },
-        {"error": STRING, "interrupted": BOOLEAN},
+        "last line of every sweep, exactly once", _SUMMARY_REQUIRED, _SUMMARY_OPTIONAL
     ),
 }
 

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from sweeper.kube import ApiError, KubeClient, SweepAborted, one_line
+from sweeper import paths
+from sweeper.errors import ApiError, SweepAborted, one_line
+from sweeper.kube import KubeClient
 from sweeper.reasons import DELETE_REASONS, Event
-from sweeper.report import Outcome, Reporter
+from sweeper.report import Reporter
 from sweeper.settings import Settings
+from sweeper.summary import Outcome, Summary
 
 JOB = "gatekeeper-sweeper"  # the Pushgateway job, the Events' reporting component
 SERVICEACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -39,7 +42,7 @@ EVENT_REASONS = {
 class SweepEnd:
     """What the notices need to know about a finished sweep."""
 
-    summary: Mapping[str, Any]  # the fields of the sweep_summary line
+    summary: Summary
     outcomes: Sequence[Outcome]
     finished: datetime
     cluster: str | None
@@ -106,7 +109,7 @@ def kube_event(outcome: Outcome, *, namespace: str, end: SweepEnd) -> dict[str, 
     verb = "deleted" if outcome.event is Event.DELETED else "could not delete"
     message = f"{verb} {obj.kind}/{obj.name}: {verdict.reason.value} ({owner}); {verdict.detail}"
     stamp = end.finished.strftime("%Y-%m-%dT%H:%M:%SZ")
-    version = end.summary.get("vap_version") or "v1"
+    version = end.summary.vap_version or "v1"
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -143,7 +146,7 @@ def send_kube_events(
 ) -> None:
     """One Event per deleted object and per failed delete; stops at the first failure."""
     wanted = [o for o in end.outcomes if o.event in EVENT_REASONS]
-    path = f"/api/v1/namespaces/{namespace}/events"
+    path = paths.events(namespace)
     for sent, outcome in enumerate(wanted):
         try:
             client.create(path, kube_event(outcome, namespace=namespace, end=end))
@@ -168,17 +171,17 @@ def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]
     now = end.finished.timestamp()
     samples: list[tuple[str, str, dict[str, str], float]] = [
         ("last_run_timestamp_seconds", "When the last sweep ended.", {}, now),
-        ("duration_seconds", "How long the last sweep took.", {}, summary["duration_ms"] / 1000),
-        ("exit_code", "Exit code of the last sweep (0 = clean).", {}, summary["exit_code"]),
-        ("deleted", "Objects deleted by the last sweep.", {}, summary["deleted"]),
+        ("duration_seconds", "How long the last sweep took.", {}, summary.duration_ms / 1000),
+        ("exit_code", "Exit code of the last sweep (0 = clean).", {}, summary.exit_code),
+        ("deleted", "Objects deleted by the last sweep.", {}, summary.deleted),
         (
             "would_delete",
             "Objects the last sweep would delete (dry run).",
             {},
-            summary["would_delete"],
+            summary.would_delete,
         ),
-        ("failed", "Deletions that failed in the last sweep.", {}, summary["failed"]),
-        ("undecided", "Objects the last sweep could not decide.", {}, summary["undecided"]),
+        ("failed", "Deletions that failed in the last sweep.", {}, summary.failed),
+        ("undecided", "Objects the last sweep could not decide.", {}, summary.undecided),
     ]
     for kind in ("bindings", "policies", "templates", "constraints"):
         samples.append(
@@ -186,11 +189,11 @@ def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]
                 "objects_listed",
                 "Objects listed by the last sweep.",
                 {"kind": kind},
-                summary[f"listed_{kind}"],
+                getattr(summary, f"listed_{kind}"),
             )
         )
     for reason in sorted(DELETE_REASONS):
-        value = summary[f"candidates_{reason.value.replace('-', '_')}"]
+        value = summary.candidates_by_reason.get(reason, 0)
         samples.append(
             (
                 "candidates",
@@ -199,7 +202,7 @@ def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]
                 value,
             )
         )
-    if summary["exit_code"] == 0:
+    if summary.exit_code == 0:
         samples.append(
             (
                 "last_success_timestamp_seconds",
@@ -300,7 +303,7 @@ def notification(end: SweepEnd) -> dict[str, str] | None:
     where = f" on cluster {end.cluster}" if end.cluster else ""
     lines = [
         f"gatekeeper-sweeper{where}: deleted {len(deleted)}, failed {len(failed)} "
-        f"(exit code {end.summary['exit_code']})."
+        f"(exit code {end.summary.exit_code})."
     ]
     listed = (failed + deleted)[:NOTIFY_NAMES]
     for outcome in listed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sweeper import gatekeeper as gk
-from sweeper.inventory import Inventory, Presence, constraints_list_name
+from sweeper.inventory import Inventory, ListKey, Presence, Source
 from sweeper.reasons import Action, Reason
 from sweeper.records import TEMPLATE_KEY, AdmissionObject, ConstraintRecord, TemplateRecord
 from sweeper.settings import Rules
@@ -23,6 +23,7 @@ _WANT_UNKNOWN, _WANT_NO = gk.Want.UNKNOWN, gk.Want.NO
 _ABSENT, _PRESENT, _UNKNOWN_PRESENCE = Presence.ABSENT, Presence.PRESENT, Presence.UNKNOWN
 _DELETE, _KEEP, _WANTED = Action.DELETE, Action.KEEP, Reason.WANTED
 _CONSTRAINTS_GROUP = gk.CONSTRAINTS_GROUP
+_TEMPLATES, _POLICIES, _CRDS = (ListKey(s) for s in (Source.TEMPLATES, Source.POLICIES, Source.CRDS))
 
 
 def plan(inventory: Inventory, rules: Rules, *, now: datetime) -> Plan:
@@ -75,8 +76,8 @@ class _Judge:
         self.defaults = rules.gatekeeper
         self.bindings_by_name = {obj.name: obj for obj in inventory.bindings}
         self.policy_names = {obj.name for obj in inventory.policies}
-        self.templates_complete = inventory.complete("templates")
-        self.policies_complete = inventory.complete("policies")
+        self.templates_complete = inventory.complete(_TEMPLATES)
+        self.policies_complete = inventory.complete(_POLICIES)
         self._kind_known: dict[str, bool] = {}
         self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
         # binding name -> the wishes of the listed constraints for it, built lazily
@@ -163,7 +164,7 @@ class _Judge:
             )
         known = self._kind_known.get(kind)
         if known is None:
-            known = presence is _PRESENT and self.inv.complete(constraints_list_name(kind))
+            known = presence is _PRESENT and self.inv.complete(ListKey.constraints(kind))
             self._kind_known[kind] = known
         if not known:
             return _undecided(obj, f"list of {owner.kind} constraints incomplete", owner)
@@ -320,9 +321,9 @@ class _Judge:
 
     def _all_constraints_known(self) -> bool:
         """Whether every constraint in the cluster was listed: all kinds, all complete."""
-        return self.inv.complete("crds") and all(
+        return self.inv.complete(_CRDS) and all(
             presence is not Presence.UNKNOWN
-            and (presence is Presence.ABSENT or self.inv.complete(constraints_list_name(kind)))
+            and (presence is Presence.ABSENT or self.inv.complete(ListKey.constraints(kind)))
             for kind, presence in self.inv.kinds.items()
         )
 

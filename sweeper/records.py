@@ -1,6 +1,6 @@
 """Compact records of what the API server listed, and the pure parsing that builds them.
 
-One record per listed object, holding only the fields decisions need (issue 7: memory), so
+One record per listed object, holding only the fields decisions need (memory: see bench/), so
 a 50,000-binding cluster is not kept as 50,000 JSON documents. Parsing never raises: a
 malformed object becomes a record with a ``problem``, which the plan leaves undecided.
 """
@@ -65,10 +65,6 @@ class ConstraintKind:
     kind: str
     plural: str
     version: str
-
-    @property
-    def path(self) -> str:
-        return f"/apis/{gk.CONSTRAINTS_GROUP}/{self.version}/{self.plural}"
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,34 +1,42 @@
-"""Report: JSON log lines on stdout, one event per line, and the sweep summary.
+"""Report: a sweep's lines, streamed to one sink (JSON lines, or the table for people).
 
-Every line carries ``time`` (RFC 3339 UTC), ``level``, ``event``, ``sweep_id`` and
+Every JSON line carries ``time`` (RFC 3339 UTC), ``level``, ``event``, ``sweep_id`` and
 ``schema_version``; object names are fields of the body, never labels. Exactly one
-``sweep_summary`` line ends every sweep. Reporting never changes cluster state.
+``sweep_summary`` line ends every sweep. The Reporter only writes: it keeps no counts,
+and nothing else reads state back from it. Reporting never changes cluster state.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
 from sweeper.inventory import Inventory
-from sweeper.reasons import DELETE_REASONS, Action, Event, Reason
-from sweeper.verdicts import Owner, Plan, Verdict
-
-if TYPE_CHECKING:
-    from sweeper.table import TableView
+from sweeper.reasons import Action, Event
+from sweeper.summary import Summary
+from sweeper.verdicts import Hold, Owner, Plan, Verdict
 
 SCHEMA_VERSION = 1
 LOGGER_NAME = "sweeper"
 LEVELS = ("debug", "info", "warning", "error")
+
+
+class Sink(Protocol):
+    """Where a sweep's lines go; chosen once per sweep."""
+
+    def write(
+        self, event: Event, message: str, *, level: int, enabled: bool, fields: Mapping[str, Any]
+    ) -> None:
+        """Take one line; ``enabled`` says whether ``--log-level`` lets it through."""
+
+    def close(self) -> None:
+        """Flush what is pending."""
 
 
 class _Formatter(JsonFormatter):
@@ -43,28 +51,35 @@ class _Formatter(JsonFormatter):
         log_data["level"] = record.levelname.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one per-object line said: its event and the verdict it was about."""
+class JsonSink:
+    """JSON lines on a stream, through a private logger (no global logging state)."""
 
-    event: Event
-    verdict: Verdict
+    def __init__(self, stream: TextIO, *, static: Mapping[str, Any]) -> None:
+        self._handler = logging.StreamHandler(stream)
+        self._handler.setFormatter(
+            _Formatter(
+                "%(asctime)s %(levelname)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
+                static_fields=dict(static),
+                json_ensure_ascii=False,
+            )
+        )
+        self._logger = logging.Logger(f"{LOGGER_NAME}.{static.get('sweep_id', '')}")
+        self._logger.addHandler(self._handler)
 
+    def write(
+        self, event: Event, message: str, *, level: int, enabled: bool, fields: Mapping[str, Any]
+    ) -> None:
+        if enabled:
+            self._logger.log(level, message, extra={"event": event.value, **fields})
 
-@dataclass
-class Tally:
-    """Counts that end up in the summary; thread-safe increments."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, key: str, amount: int = 1) -> None:
-        with self._lock:
-            self.counts[key] += amount
+    def close(self) -> None:
+        self._handler.flush()
+        self._logger.removeHandler(self._handler)
 
 
 class Reporter:
-    """Writes the sweep's JSON lines; one instance per sweep."""
+    """Writes one sweep's lines to its sink; one instance per sweep."""
 
     def __init__(
         self,
@@ -77,49 +92,30 @@ class Reporter:
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.sweep_id = sweep_id or uuid.uuid4().hex[:12]
-        self.tally = Tally()
-        self.outcomes: list[Outcome] = []  # every per-object line, for notices and the table
-        self._outcomes_lock = threading.Lock()
-        self._table: TableView | None = None
+        out = stream or sys.stdout
+        self._sink: Sink
         if output == "table":
-            from sweeper.table import TableView
+            from sweeper.table import TableSink
 
-            self._table = TableView(
-                stream or sys.stdout, cluster_name=cluster_name, now=now or _utc_now
-            )
-        static: dict[str, Any] = {"sweep_id": self.sweep_id, "schema_version": SCHEMA_VERSION}
-        if cluster_name:
-            static["cluster"] = cluster_name
-        handler = logging.StreamHandler(stream or sys.stdout)
-        handler.setFormatter(
-            _Formatter(
-                "%(asctime)s %(levelname)s %(message)s",
-                rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
-                static_fields=static,
-                json_ensure_ascii=False,
-            )
-        )
-        # A private logger per sweep: no global state shared between sweeps in one process.
-        self._logger = logging.Logger(f"{LOGGER_NAME}.{self.sweep_id}")
+            self._sink = TableSink(out, cluster_name=cluster_name, now=now or _utc_now)
+        else:
+            static: dict[str, Any] = {"sweep_id": self.sweep_id, "schema_version": SCHEMA_VERSION}
+            if cluster_name:
+                static["cluster"] = cluster_name
+            self._sink = JsonSink(out, static=static)
         self._min_level = logging.getLevelName(level.upper())
-        self._logger.addHandler(handler)
-        self._handler = handler
 
     def event(
         self, event: Event, message: str, *, level: int = logging.INFO, **fields: Any
     ) -> None:
-        """One log line for ``event`` (or, with ``--output table``, material for the table)."""
+        """One line for ``event``."""
         # The first and last lines of a sweep are written whatever --log-level says: an
         # alert on "no successful sweep" must not fire because the log was made quieter.
         enabled = level >= self._min_level or event in _ALWAYS_WRITTEN
-        if self._table is not None:
-            self._table.add(event, message, level=level, enabled=enabled, fields=fields)
-        elif enabled:
-            self._logger.log(level, message, extra={"event": event.value, **fields})
+        self._sink.write(event, message, level=level, enabled=enabled, fields=fields)
 
     def close(self) -> None:
-        self._handler.flush()
-        self._logger.removeHandler(self._handler)
+        self._sink.close()
 
     # --- per-object lines ----------------------------------------------------------------
 
@@ -133,19 +129,13 @@ class Reporter:
         **fields: Any,
     ) -> None:
         """A line about one object, with its kind, name, uid, reason and owner."""
-        self.tally.add(event.value)
-        with self._outcomes_lock:
-            self.outcomes.append(Outcome(event, verdict))
         self.event(event, message, level=level, **object_fields(verdict), **fields)
 
     def planned(self, plan: Plan) -> None:
         """Lines for the verdicts that are not acted on but must be seen."""
         for verdict in plan.verdicts:
-            self.tally.add(f"verdict_{verdict.action.value}")
-            if verdict.is_candidate:
-                self.tally.add(f"candidates_{verdict.reason.value}")
             if verdict.hold is not None:
-                self.verdict(verdict, Event(verdict.hold.value), _HOLD_MESSAGES[verdict.hold.value])
+                self.verdict(verdict, Event(verdict.hold.value), _HOLD_MESSAGES[verdict.hold])
             elif verdict.action is Action.UNDECIDED:
                 self.verdict(verdict, Event.UNDECIDED, "cannot decide; kept", level=logging.WARNING)
             elif verdict.action is Action.REPORT:
@@ -153,7 +143,6 @@ class Reporter:
 
     def list_failures(self, inventory: Inventory) -> None:
         for status in inventory.failed_lists:
-            self.tally.add("lists_failed")
             self.event(
                 Event.LIST_FAILED,
                 "a list failed; what it covers stays undecided",
@@ -162,76 +151,22 @@ class Reporter:
                 error=status.error,
             )
 
-    # --- the summary ---------------------------------------------------------------------
-
-    def summary(self, **values: Any) -> None:
+    def summary(self, summary: Summary) -> None:
         """The one ``sweep_summary`` line that ends every sweep."""
-        fields = self.summary_fields(**values)
-        level = logging.INFO if fields["exit_code"] == 0 else logging.ERROR
-        self.event(Event.SWEEP_SUMMARY, "sweep finished", level=level, **fields)
-
-    def summary_fields(
-        self,
-        *,
-        exit_code: int,
-        dry_run: bool,
-        duration_ms: int,
-        inventory: Inventory | None,
-        error: str | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """The fields of the ``sweep_summary`` line, from the counts so far."""
-        counts = self.tally.counts
-        fields: dict[str, Any] = {
-            "exit_code": exit_code,
-            "dry_run": dry_run,
-            "duration_ms": duration_ms,
-            "vap_version": inventory.vap_version if inventory else None,
-            "listed_bindings": len(inventory.bindings) if inventory else 0,
-            "listed_policies": len(inventory.policies) if inventory else 0,
-            "listed_templates": len(inventory.templates) if inventory else 0,
-            "listed_constraints": len(inventory.constraints) if inventory else 0,
-            "lists_failed": counts["lists_failed"],
-            "foreign": counts[f"verdict_{Action.IGNORE.value}"],
-            "candidates": sum(counts[f"candidates_{r.value}"] for r in DELETE_REASONS),
-            **{
-                f"candidates_{_snake(r)}": counts[f"candidates_{r.value}"]
-                for r in sorted(DELETE_REASONS)
-            },
-            "deleted": counts[Event.DELETED.value],
-            "would_delete": counts[Event.WOULD_DELETE.value],
-            "already_gone": counts[Event.ALREADY_GONE.value],
-            "conflicts": counts[Event.CONFLICT.value],
-            "failed": counts[Event.DELETE_FAILED.value],
-            "undecided": counts[Event.UNDECIDED.value],
-            "too_young": counts[Event.TOO_YOUNG.value],
-            "excluded": counts[Event.EXCLUDED.value],
-            "owner_back": counts[Event.OWNER_BACK.value],
-            "reported": counts[Event.REPORTED.value],
-            "skipped": sum(counts[e.value] for e in _SKIP_EVENTS),
-            "not_attempted": counts[Event.INTERRUPTED.value],
-        }
-        if error:
-            fields["error"] = error
-        fields.update(extra)
-        return fields
+        level = logging.INFO if summary.exit_code == 0 else logging.ERROR
+        self.event(Event.SWEEP_SUMMARY, "sweep finished", level=level, **summary.fields())
 
 
 _ALWAYS_WRITTEN = frozenset({Event.SWEEP_STARTED, Event.SWEEP_SUMMARY})
 _HOLD_MESSAGES = {
-    Event.TOO_YOUNG.value: "younger than --min-age; left for a later sweep",
-    Event.EXCLUDED.value: "excluded by annotation or --exclude; kept",
-    Event.REPORTED.value: "reason not selected by --reasons; kept",
+    Hold.TOO_YOUNG: "younger than --min-age; left for a later sweep",
+    Hold.EXCLUDED: "excluded by annotation or --exclude; kept",
+    Hold.NOT_SELECTED: "reason not selected by --reasons; kept",
 }
-_SKIP_EVENTS = (Event.TOO_YOUNG, Event.EXCLUDED, Event.OWNER_BACK, Event.CONFLICT)
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _snake(reason: Reason) -> str:
-    return reason.value.replace("-", "_")
 
 
 def object_fields(verdict: Verdict) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """One sweep, end to end: gather, plan, apply, report, and the exit code.
 
-The thin shell around the pure planner: it wires the stages in their one-way order and
-turns what happened into the documented exit code. Clocks, retry waits and the stop
+The thin shell around the pure planner: it wires the stages in their one-way order, and
+each stage hands what it produced to the next. The summary and the exit code are pure
+functions of what the stages returned (``sweeper.summary``). Clocks, waits and the stop
 signal are injected so tests never wait.
 """
 
@@ -15,23 +16,21 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from sweeper.execute import Applier
-from sweeper.inventory import Inventory, discover_vap_version, gather
-from sweeper.kube import (
-    ApiError,
-    KubeClient,
-    RateLimiter,
-    RetryPolicy,
-    SweepAborted,
-)
+from sweeper.errors import ApiError, SweepAborted
+from sweeper.execute import apply
+from sweeper.gather import discover_vap_version, gather
+from sweeper.inventory import Inventory
+from sweeper.kube import KubeClient
 from sweeper.kubeconfig import ConfigError
 from sweeper.notices import SERVICEACCOUNT_NAMESPACE_FILE, SweepEnd, announce
 from sweeper.plan import plan
-from sweeper.reasons import Action, Event, ExitCode
+from sweeper.reasons import Event, ExitCode
 from sweeper.report import Reporter
+from sweeper.retry import Retrier, RetryPolicy
 from sweeper.settings import Settings
+from sweeper.summary import ApplyResult, Summary, exit_status, summarize
+from sweeper.verdicts import Plan
 
 
 def _utc_now() -> datetime:
@@ -45,9 +44,9 @@ class Runtime:
     now: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
     stop: threading.Event = field(default_factory=threading.Event)
-    # Every wait (rate limit, retry backoff) by default ends early when ``stop`` is set.
+    # Every wait (rate limit, retry backoff); by default it ends early when ``stop`` is set.
     sleep: Callable[[float], object] | None = None
-    retry: RetryPolicy | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Mapping[str, str] | None = None
     namespace_file: str = SERVICEACCOUNT_NAMESPACE_FILE  # the pod's namespace, for --events
 
@@ -57,6 +56,19 @@ class SweepResult:
     exit_code: int
     error: str | None = None  # one line for stderr when the sweep failed as a whole
     inventory: Inventory | None = None
+    summary: Summary | None = None
+
+
+@dataclass(frozen=True)
+class _Stages:
+    """How far a sweep got, and what each stage that ran produced."""
+
+    code: ExitCode
+    error: str | None = None
+    inventory: Inventory | None = None
+    plan: Plan | None = None
+    result: ApplyResult | None = None
+    interrupted: bool = False
 
 
 def run_sweep(
@@ -65,6 +77,37 @@ def run_sweep(
     """Run one sweep and log exactly one summary line, whatever happens."""
     runtime = runtime or Runtime()
     started = runtime.monotonic()
+    _log_start(settings, reporter)
+    client: KubeClient | None = None
+    try:
+        client = connect(settings, runtime, started=started)
+    except ConfigError as error:
+        stages = _Stages(ExitCode.USAGE, str(error))
+    else:
+        stages = _run_stages(client, settings=settings, reporter=reporter, runtime=runtime)
+    summary = summarize(
+        exit_code=int(stages.code),
+        dry_run=settings.dry_run,
+        duration_ms=int((runtime.monotonic() - started) * 1000),
+        inventory=stages.inventory,
+        plan=stages.plan,
+        result=stages.result,
+        error=stages.error,
+        interrupted=stages.interrupted,
+    )
+    # Metrics, Events and the notification go out before the summary, which stays last.
+    end = SweepEnd(
+        summary=summary,
+        outcomes=stages.result.outcomes if stages.result else (),
+        finished=runtime.now(),
+        cluster=settings.cluster_name,
+    )
+    announce(settings, reporter=reporter, end=end, client=client, namespace_file=runtime.namespace_file)
+    reporter.summary(summary)
+    return SweepResult(int(stages.code), stages.error, stages.inventory, summary)
+
+
+def _log_start(settings: Settings, reporter: Reporter) -> None:
     reporter.event(
         Event.SWEEP_STARTED,
         "sweep started",
@@ -80,40 +123,12 @@ def run_sweep(
             "TLS verification is off (--insecure-skip-tls-verify)",
             level=logging.WARNING,
         )
-    state: dict[str, Any] = {"inventory": None, "client": None}
 
-    def finish(code: ExitCode, error: str | None = None, **extra: object) -> SweepResult:
-        elapsed = int((runtime.monotonic() - started) * 1000)
-        values: dict[str, Any] = dict(
-            exit_code=int(code),
-            dry_run=settings.dry_run,
-            duration_ms=elapsed,
-            inventory=state["inventory"],
-            error=error,
-            **extra,
-        )
-        # Metrics, Events and the notification go out before the summary, which stays last.
-        end = SweepEnd(
-            summary=reporter.summary_fields(**values),
-            outcomes=tuple(reporter.outcomes),
-            finished=runtime.now(),
-            cluster=settings.cluster_name,
-        )
-        announce(
-            settings,
-            reporter=reporter,
-            end=end,
-            client=state["client"],
-            namespace_file=runtime.namespace_file,
-        )
-        reporter.summary(**values)
-        return SweepResult(int(code), error, state["inventory"])
 
-    try:
-        client = _connect(settings, runtime, started)
-    except ConfigError as error:
-        return finish(ExitCode.USAGE, str(error))
-    state["client"] = client
+def _run_stages(
+    client: KubeClient, *, settings: Settings, reporter: Reporter, runtime: Runtime
+) -> _Stages:
+    """Gather, plan and apply; what each produced, and the exit code they add up to."""
     try:
         version = discover_vap_version(client)
         if version is None:
@@ -121,53 +136,28 @@ def run_sweep(
                 Event.NOTHING_TO_DO,
                 "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
             )
-            return finish(ExitCode.OK)
+            return _Stages(ExitCode.OK)
         with _no_cyclic_gc():
             inventory = gather(client, vap_version=version)
     except ApiError as error:
-        code = ExitCode.USAGE if error.status in (401, 403) else ExitCode.READ_FAILED
-        return finish(code, str(error))
+        code = ExitCode.USAGE if error.denied else ExitCode.READ_FAILED
+        return _Stages(code, str(error))
     except SweepAborted as error:
-        return finish(ExitCode.READ_FAILED, str(error), interrupted=True)
-    state["inventory"] = inventory
+        return _Stages(ExitCode.READ_FAILED, str(error), interrupted=True)
     reporter.list_failures(inventory)
     with _no_cyclic_gc():
         the_plan = plan(inventory, settings.rules, now=runtime.now())
     reporter.planned(the_plan)
-    applier = Applier(
-        client, inventory=inventory, settings=settings, reporter=reporter, stop=runtime.stop
+    result = apply(
+        the_plan,
+        client=client,
+        inventory=inventory,
+        settings=settings,
+        reporter=reporter,
+        stop=runtime.stop,
     )
-    trip = applier.apply(the_plan)
-    denied = [s.error for s in inventory.failed_lists if s.status in (401, 403)]
-    denied += [applier.denied] if applier.denied else []
-    undecided = any(v.action is Action.UNDECIDED for v in the_plan.verdicts)
-    code, error = outcome(
-        denied=denied[0] if denied else None,
-        guard_tripped=trip is not None,
-        aborted=str(applier.aborted) if applier.aborted else None,
-        unread=bool(inventory.failed_lists) or undecided,
-        failed=bool(reporter.tally.counts[Event.DELETE_FAILED.value]),
-    )
-    return finish(code, error, **({"interrupted": True} if applier.aborted else {}))
-
-
-def outcome(
-    *, denied: str | None, guard_tripped: bool, aborted: str | None, unread: bool, failed: bool
-) -> tuple[ExitCode, str | None]:
-    """The exit code of a sweep that got to apply, and its one-line error; first match wins."""
-    if denied:  # credentials or RBAC: a configuration error, not a flaky cluster
-        return ExitCode.USAGE, denied
-    if guard_tripped:
-        return ExitCode.GUARD, "deletion guard tripped; nothing was deleted"
-    if aborted:
-        return ExitCode.DELETE_FAILED, aborted
-    if unread:
-        return ExitCode.READ_FAILED, (
-            "some objects could not be decided; see the undecided and list_failed lines"
-        )
-    if failed:
-        return ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines"
-    return ExitCode.OK, None
+    code, error = exit_status(inventory, the_plan, result)
+    return _Stages(code, error, inventory, the_plan, result, interrupted=bool(result.aborted))
 
 
 @contextlib.contextmanager
@@ -186,22 +176,18 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _connect(settings: Settings, runtime: Runtime, started: float) -> KubeClient:
+def connect(settings: Settings, runtime: Runtime, *, started: float) -> KubeClient:
+    """A client for the configured cluster, its retries bounded by the sweep's deadline."""
     from kubernetes.client import ApiClient
 
     from sweeper.kubeconfig import load_configuration
 
     configuration = load_configuration(settings.access, runtime.environ)
-    deadline = started + settings.guards.timeout.total_seconds()
-    return KubeClient(
-        ApiClient(configuration),
-        access=settings.access,
-        retry=runtime.retry or RetryPolicy(sleep=runtime.stop.wait),
-        deadline=deadline,
+    retrier = Retrier(
+        runtime.retry,
         clock=runtime.monotonic,
         stop=runtime.stop,
-        limiter=RateLimiter(
-            qps=settings.access.qps, burst=settings.access.burst, clock=runtime.monotonic
-        ),
-        sleep=runtime.sleep or runtime.stop.wait,
+        sleep=runtime.sleep,
+        deadline=started + settings.guards.timeout.total_seconds(),
     )
+    return KubeClient(ApiClient(configuration), access=settings.access, retrier=retrier)

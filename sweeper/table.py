@@ -1,7 +1,7 @@
 """The human view (``--output table``): an aligned table of verdicts and a one-paragraph summary.
 
-Fed by the same ``Reporter`` calls as the JSON lines, so both views always say the same
-thing. Per-object lines become rows; warnings and errors about the sweep become notes;
+A sink of the ``Reporter``, fed the same lines as the JSON sink, so both views always say
+the same thing. Per-object lines become rows; warnings and errors about the sweep become notes;
 the ``sweep_summary`` line prints everything. It only writes text: never changes state.
 """
 
@@ -52,7 +52,7 @@ def render_table(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
-    """The summary's counts as one readable paragraph."""
+    """The summary's counts (``Summary.fields()``) as one readable paragraph."""
     where = f" of cluster {cluster}" if cluster else ""
     mode = "Dry run" if summary["dry_run"] else "Sweep"
     acted = (
@@ -73,7 +73,7 @@ def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
     return text  # the error, if any, is the CLI's one stderr line
 
 
-class TableView:
+class TableSink:
     """Collects rows and notes during a sweep; prints them when the summary arrives."""
 
     def __init__(
@@ -85,8 +85,8 @@ class TableView:
         self._rows: list[tuple[str, ...]] = []
         self._notes: list[str] = []
 
-    def add(
-        self, event: Event, message: str, *, level: int, enabled: bool, fields: dict[str, Any]
+    def write(
+        self, event: Event, message: str, *, level: int, enabled: bool, fields: Mapping[str, Any]
     ) -> None:
         """Take one Reporter line: a row, a note, or (the summary) the signal to print."""
         if event is Event.SWEEP_SUMMARY:
@@ -104,6 +104,9 @@ class TableView:
                 f"{logging.getLevelName(level).lower()}: {message}"
                 + (f" ({detail})" if detail else "")
             )
+
+    def close(self) -> None:
+        self._stream.flush()
 
     def _row(self, event: Event, fields: Mapping[str, Any]) -> tuple[str, ...]:
         kind = SHORT_KINDS.get(fields["object_kind"], fields["object_kind"])

@@ -1,27 +1,14 @@
-"""Shared fixtures: a fake API server on 127.0.0.1 and a sweep runner that never waits."""
+"""Shared fixtures: a fake API server on 127.0.0.1 and a kubeconfig that points at it."""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import T0
 
-from sweeper import logschema
-from sweeper.kube import RetryPolicy
-from sweeper.report import Reporter
-from sweeper.settings import ClusterAccess, Guards, Notices, Rules, Settings
-from sweeper.sweep import Runtime, SweepResult, run_sweep
 from sweeper.testing import FakeApiServer
-
-# Objects are created at T0 by the server's clock; sweeps run an hour later.
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-NOW = T0 + timedelta(hours=1)
 
 
 @pytest.fixture
@@ -33,87 +20,3 @@ def server() -> Iterator[FakeApiServer]:
 @pytest.fixture
 def kubeconfig(server: FakeApiServer, tmp_path: Path) -> str:
     return server.write_kubeconfig(tmp_path / "kubeconfig")
-
-
-@dataclass
-class FakeTime:
-    """A monotonic clock that only moves when something sleeps."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@dataclass
-class SweepRun:
-    result: SweepResult
-    lines: list[dict[str, Any]]
-    time: FakeTime
-
-    @property
-    def exit_code(self) -> int:
-        return self.result.exit_code
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["event"] == event]
-
-    def names(self, event: str) -> set[str]:
-        return {line["object_name"] for line in self.events(event)}
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        summaries = self.events("sweep_summary")
-        assert len(summaries) == 1, summaries
-        assert self.lines[-1] is summaries[0], "the summary must be the last line"
-        return summaries[0]
-
-
-def settings_for(kubeconfig: str, **changes: Any) -> Settings:
-    """Test settings: no min age; any field of Settings, Rules, Guards or ClusterAccess."""
-    groups = {
-        "access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
-        "rules": Rules(min_age=timedelta(0)),
-        "guards": Guards(),
-        "notices": Notices(),
-    }
-    top: dict[str, Any] = {}
-    for key, value in changes.items():
-        for name, group in groups.items():
-            if key in group.__dataclass_fields__:
-                groups[name] = replace(group, **{key: value})
-                break
-        else:
-            top[key] = value
-    return Settings(**groups, **top)
-
-
-def fake_runtime(fake: FakeTime, *, now: datetime = NOW) -> Runtime:
-    """A Runtime whose clocks and waits are ``fake``'s: nothing in a test sleeps for real."""
-    return Runtime(
-        now=lambda: now,
-        monotonic=fake.monotonic,
-        sleep=fake.sleep,
-        retry=RetryPolicy(sleep=fake.sleep),
-        environ={},
-    )
-
-
-def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
-    """Run one sweep in-process with a fake clock; returns its parsed JSON lines."""
-    stream = io.StringIO()
-    fake = FakeTime()
-    runtime = fake_runtime(fake, now=now)
-    settings = settings_for(kubeconfig, **changes)
-    reporter = Reporter(stream=stream, level=settings.log_level, cluster_name=settings.cluster_name)
-    result = run_sweep(settings, reporter=reporter, runtime=runtime)
-    reporter.close()
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    for line in lines:
-        logschema.check(line)  # every line any test produces conforms to docs/logging.md
-    return SweepRun(result, lines, fake)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW
+from helpers import NOW
 
 from sweeper import __version__, logschema
 from sweeper.cli import cli

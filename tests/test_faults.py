@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, T0, SweepRun, sweep
+from helpers import NOW, T0, SweepRun, sweep
 
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from conftest import FakeTime
+from helpers import FakeTime
 from kubernetes.client import ApiClient
 
-from sweeper.kube import (
-    ApiError,
-    DeadlineExceeded,
-    DeleteResult,
-    Interrupted,
-    KubeClient,
-    RateLimiter,
-    RetryPolicy,
-)
+from sweeper.errors import ApiError, DeadlineExceeded, Interrupted
+from sweeper.kube import DeleteResult, KubeClient
+from sweeper.retry import RateLimiter, Retrier, RetryPolicy
 from sweeper.kubeconfig import ConfigError, load_configuration
 from sweeper.settings import ClusterAccess
 from sweeper.testing import FakeApiServer
@@ -25,15 +22,29 @@ from sweeper.testing import objects as make
 BINDINGS = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"
 
 
-def client_for(kubeconfig: str, fake: FakeTime, **access: object) -> KubeClient:
+def client_for(
+    kubeconfig: str,
+    fake: FakeTime,
+    *,
+    policy: RetryPolicy | None = None,
+    deadline: float | None = None,
+    stop: threading.Event | None = None,
+    sleep: Callable[[float], object] | None = None,
+    **access: Any,
+) -> KubeClient:
+    """A client whose clock, waits, deadline and stop signal are the test's."""
+    access.setdefault("qps", 1000)
+    access.setdefault("burst", 1000)
     settings = ClusterAccess(kubeconfig=kubeconfig, **access)
-    return KubeClient(
-        ApiClient(load_configuration(settings, environ={})),
-        access=settings,
-        retry=RetryPolicy(sleep=fake.sleep),
+    retrier = Retrier(
+        policy or RetryPolicy(),
         clock=fake.monotonic,
-        limiter=RateLimiter(qps=1000, burst=1000, clock=fake.monotonic),
-        sleep=fake.sleep,
+        stop=stop,
+        sleep=sleep or fake.sleep,
+        deadline=deadline,
+    )
+    return KubeClient(
+        ApiClient(load_configuration(settings, environ={})), access=settings, retrier=retrier
     )
 
 
@@ -163,22 +174,19 @@ def test_delete_outcomes(server: FakeApiServer, kubeconfig: str) -> None:
 def test_request_timeout_is_a_retryable_error(server: FakeApiServer, kubeconfig: str) -> None:
     server.inject(path="validatingadmissionpolicybindings", delay=0.5, times=None)
     fake = FakeTime()
-    client = client_for(kubeconfig, fake, request_timeout=0.05)
-    client._retry = RetryPolicy(attempts=2, sleep=fake.sleep)
+    client = client_for(kubeconfig, fake, request_timeout=0.05, policy=RetryPolicy(attempts=2))
     with pytest.raises(ApiError, match="connection error"):
         names_of(client)
 
 
 def test_deadline_and_stop_end_requests(server: FakeApiServer, kubeconfig: str) -> None:
     fake = FakeTime()
-    client = client_for(kubeconfig, fake)
-    client._deadline = fake.now
     with pytest.raises(DeadlineExceeded):
-        names_of(client)
-    client._deadline = None
-    client._stop.set()
+        names_of(client_for(kubeconfig, fake, deadline=fake.now))
+    stop = threading.Event()
+    stop.set()
     with pytest.raises(Interrupted):
-        names_of(client)
+        names_of(client_for(kubeconfig, fake, stop=stop))
     assert server.requests == []
 
 
@@ -195,17 +203,16 @@ def test_rate_limiter_spaces_requests_after_the_burst() -> None:
 
 def test_pacing_respects_the_deadline_and_a_signal(kubeconfig: str) -> None:
     fake = FakeTime()
-    client = client_for(kubeconfig, fake)
-    client._limiter = RateLimiter(qps=1, burst=1, clock=fake.monotonic)
+    client = client_for(kubeconfig, fake, qps=1, burst=1, deadline=fake.now + 0.5)
     client.pace()  # the burst
-    client._deadline = fake.now + 0.5
     with pytest.raises(DeadlineExceeded):
         client.pace()  # would wait 1 s, past the deadline: refused without sleeping
     assert fake.sleeps == []
-    client._deadline = None
-    client._sleep = lambda seconds: client._stop.set()  # a SIGTERM during the wait
+    stop = threading.Event()
+    signalled = client_for(kubeconfig, fake, qps=1, burst=1, stop=stop, sleep=lambda s: stop.set())
+    signalled.pace()
     with pytest.raises(Interrupted):
-        client.pace()
+        signalled.pace()  # a SIGTERM during the wait
 
 
 def test_missing_kubeconfig_is_a_config_error(tmp_path) -> None:

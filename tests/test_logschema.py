@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import NOW, sweep
+from helpers import NOW, sweep
 
 from sweeper import logschema
 from sweeper.reasons import Event

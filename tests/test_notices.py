@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import responses
-from conftest import NOW, sweep
+from helpers import NOW, sweep
 
 from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace, redact
 from sweeper.testing import FakeApiServer

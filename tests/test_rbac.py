@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import NOW, T0, sweep
+from helpers import NOW, T0, sweep
 
 from sweeper import execute
 from sweeper import gatekeeper as gk

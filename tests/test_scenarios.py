@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0, sweep
+from helpers import T0, sweep
 from scenarios import Scenario, corpus
 
 from sweeper.plan import plan

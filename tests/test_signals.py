@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from conftest import NOW
+from helpers import NOW
 
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from conftest import NOW, T0, sweep
+from helpers import NOW, T0, sweep
 
 from sweeper import gatekeeper as gk
 from sweeper.testing import FakeApiServer
@@ -345,7 +345,7 @@ def test_no_rate_limit_wait_falls_between_a_recheck_and_its_delete(
     """An owner back during such a wait would go unseen; both tokens are taken up front."""
     import io
 
-    from conftest import FakeTime, fake_runtime, settings_for
+    from helpers import FakeTime, fake_runtime, settings_for
 
     from sweeper.report import Reporter
     from sweeper.sweep import run_sweep

@@ -6,7 +6,7 @@ import io
 from datetime import UTC, datetime
 
 from click.testing import CliRunner
-from conftest import NOW, FakeTime, fake_runtime, settings_for
+from helpers import NOW, FakeTime, fake_runtime, settings_for
 
 from sweeper.cli import cli
 from sweeper.report import Reporter

@@ -1,133 +1,113 @@
-"""Build an ``Inventory`` from plain objects without HTTP, as ``gather`` would see them.
+"""An ``Inventory`` of plain objects, read by the real ``gather`` from an in-process server.
 
-For table and property tests of the pure planner: a cluster is a list of dicts, and
-``failed`` names the lists (``bindings``, ``policies``, ``crds``, ``template-crd``,
+For table and property tests of the pure planner: a cluster is a list of dicts. They are
+stored in a ``FakeApiServer`` (objects no store could hold, such as one without a name,
+are listed as a broken server would list them) and read by the sweeper's own ``gather``
+through ``InProcessApi``, so the tests see exactly what a sweep sees. ``failed`` names the
+reads that should fail: ``bindings``, ``policies``, ``crds``, ``template-crd``,
 ``templates``, ``constraints/<lower kind>``, ``crd/<lower kind>``,
-``discovery/constraints``) that should read as cut short.
+``discovery/constraints`` (the ``str()`` of a ``ListKey``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from sweeper import gatekeeper as gk
-from sweeper.inventory import Inventory, ListStatus, Presence, constraints_list_name
-from sweeper.records import (
-    BINDING_KIND,
-    POLICY_KIND,
-    ConstraintRecord,
-    TemplateRecord,
-    admission_object,
-    constraint_kind,
-    constraint_record,
-    template_record,
-)
+from sweeper.gather import gather
+from sweeper.inventory import Inventory, ListKey, Source
+from sweeper.kube import KubeClient
+from sweeper.records import BINDING_KIND, POLICY_KIND
+from sweeper.retry import Retrier, RetryPolicy
+from sweeper.settings import ClusterAccess
+from sweeper.testing.api import AlreadyExistsError
+from sweeper.testing.inprocess import InProcessApi
+from sweeper.testing.server import FakeApiServer
+
+_CRD_KIND = "CustomResourceDefinition"
+_CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def api_version_for(kind: str, vap_version: str) -> str:
+    """Where ``gather`` finds objects of ``kind``: the group/version it lists."""
+    if kind in (BINDING_KIND, POLICY_KIND):
+        return f"admissionregistration.k8s.io/{vap_version}"
+    if kind == gk.TEMPLATE_KIND:
+        return f"{gk.TEMPLATES_GROUP}/v1"
+    if kind == _CRD_KIND:
+        return "apiextensions.k8s.io/v1"
+    return f"{gk.CONSTRAINTS_GROUP}/v1beta1"
 
 
 def snapshot(
-    objects: Iterable[dict[str, Any]], *, vap_version: str = "v1", failed: Iterable[str] = ()
+    objects: Iterable[dict[str, Any]],
+    *,
+    vap_version: str = "v1",
+    failed: Iterable[str | ListKey] = (),
 ) -> Inventory:
-    """The inventory a complete gather of ``objects`` would produce, less ``failed`` lists."""
-    failed = set(failed)
-    by_kind: dict[str, list[dict[str, Any]]] = {}
+    """The inventory a gather of ``objects`` produces, with the ``failed`` reads failing."""
+    objects = list(objects)
+    fake = FakeApiServer(vap_versions=(vap_version,))
+    extras: dict[str, list[Any]] = {}
     for obj in objects:
-        by_kind.setdefault(str(obj.get("kind")), []).append(obj)
-    crds = {
-        crd["metadata"].get("name"): crd
-        for crd in by_kind.get("CustomResourceDefinition", [])
-        if isinstance(crd.get("metadata"), dict)
-    }
-    lists: dict[str, ListStatus] = {}
+        kind = str(obj.get("kind"))
+        api_version = api_version_for(kind, vap_version)
+        try:
+            if not _as_a_server_keeps_it(obj):
+                raise ValueError("the store would fill in what this object lacks")
+            fake.create({**obj, "apiVersion": api_version}, force=True)
+        except (ValueError, AlreadyExistsError):
+            group = api_version.rpartition("/")[0]
+            extras.setdefault(f"{group}/{kind}", []).append(obj)
+    for key in failed:
+        fake.inject(method="GET", path=_read_path(str(key), objects), status=503, times=None)
+    retrier = Retrier(RetryPolicy(attempts=1), sleep=lambda seconds: None)
+    client = KubeClient(InProcessApi(fake, extra_items=extras), access=ClusterAccess(), retrier=retrier)
+    return gather(client, vap_version=vap_version)
 
-    def status(name: str, count: int) -> bool:
-        ok = name not in failed
-        lists[name] = ListStatus(
-            path=name, count=count if ok else 0, error=None if ok else "injected failure"
-        )
-        return ok
 
-    bindings = [admission_object(BINDING_KIND, o) for o in by_kind.get(BINDING_KIND, [])]
-    policies = [admission_object(POLICY_KIND, o) for o in by_kind.get(POLICY_KIND, [])]
-    if not status("bindings", len(bindings)):
-        bindings = []
-    if not status("policies", len(policies)):
-        policies = []
+def _as_a_server_keeps_it(obj: dict[str, Any]) -> bool:
+    """Whether the store may hold ``obj``: it has a name, and either none of the fields a
+    server sets (they are filled in, as on a create) or all of them (kept as given)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return False
+    stamped = [meta.get(key) for key in ("uid", "resourceVersion", "creationTimestamp")]
+    if not any(key in meta for key in ("uid", "resourceVersion", "creationTimestamp")):
+        return True
+    return all(isinstance(value, str) and value for value in stamped)
 
-    # As gather: the labelled CRD list first; then, for a kind a binding points at but
-    # that list lacks, the CRD by name, then discovery (any CRD serving that kind).
-    def labelled(crd: dict[str, Any]) -> bool:
-        labels = crd["metadata"].get("labels")
-        return isinstance(labels, dict) and labels.get(gk.CONSTRAINT_CRD_LABEL) == "yes"
 
-    listed = {
-        entry.kind.lower(): entry
-        for entry in (constraint_kind(crd) for crd in crds.values() if labelled(crd))
-        if entry is not None
+def _read_path(key: str, objects: list[dict[str, Any]]) -> str:
+    """A regular expression matching the path of the read named ``key``."""
+    source, _, kind = key.partition("/")
+    if source == Source.DISCOVERY.value.split("/")[0] and kind == "constraints":
+        return rf"^/apis/{re.escape(gk.CONSTRAINTS_GROUP)}/?$"
+    paths = {
+        Source.BINDINGS: r"/validatingadmissionpolicybindings$",
+        Source.POLICIES: r"/validatingadmissionpolicies$",
+        Source.CRDS: rf"^{_CRDS}$",
+        Source.TEMPLATE_CRD: rf"^{_CRDS}/{re.escape(gk.TEMPLATE_CRD_NAME)}$",
+        Source.TEMPLATES: r"^/apis/templates\.gatekeeper\.sh/[^/]+/constrainttemplates$",
+        Source.CRD: rf"^{_CRDS}/{re.escape(gk.constraint_crd_name(kind))}$",
+        Source.CONSTRAINTS: rf"^/apis/{re.escape(gk.CONSTRAINTS_GROUP)}/[^/]+/"
+        rf"{re.escape(_plural(kind, objects))}$",
     }
-    served = {
-        entry.kind.lower(): entry
-        for entry in (constraint_kind(crd) for crd in crds.values())
-        if entry is not None
-    }
-    if not status("crds", len(listed)):
-        listed = {}
-    kinds = {kind: Presence.PRESENT for kind in listed}
-    entries = dict(listed)
-    template_crd = Presence.PRESENT if gk.TEMPLATE_CRD_NAME in crds else Presence.ABSENT
-    if not status("template-crd", 1):
-        template_crd = Presence.UNKNOWN
-    templates: dict[str, TemplateRecord] = {}
-    if template_crd is Presence.PRESENT:
-        found = dict(template_record(o) for o in by_kind.get(gk.TEMPLATE_KIND, []))
-        templates = found if status("templates", len(found)) else {}
-    referenced = {
-        o.owner.kind.lower() for o in bindings if o.owner and o.owner.group == gk.CONSTRAINTS_GROUP
-    }
-    referenced |= {o.fingerprint[0] for o in bindings if o.fingerprint}
-    malformed: set[str] = set()
-    discovered: bool | None = None  # whether discovery answered, once asked
-    for kind in sorted(referenced - kinds.keys()):
-        by_name = crds.get(gk.constraint_crd_name(kind))
-        if not status(f"crd/{kind}", 0 if by_name is None else 1):
-            kinds[kind] = Presence.UNKNOWN
-        elif by_name is not None:
-            kinds[kind] = Presence.PRESENT
-            entry = constraint_kind(by_name)
-            if entry is None:
-                malformed.add(kind)
-            else:
-                entries[kind] = entry
-        else:
-            if discovered is None:
-                discovered = status("discovery/constraints", len(served))
-            if not discovered:
-                kinds[kind] = Presence.UNKNOWN
-            elif kind in served:
-                kinds[kind], entries[kind] = Presence.PRESENT, served[kind]
-            else:
-                kinds[kind] = Presence.ABSENT
-    constraints: dict[tuple[str, str], ConstraintRecord] = {}
-    for kind in sorted(malformed):
-        lists[constraints_list_name(kind)] = ListStatus(path=kind, error="CRD is malformed")
-    for kind, entry in entries.items():
-        found_constraints = dict(
-            constraint_record(entry.kind, o) for o in by_kind.get(entry.kind, [])
-        )
-        if status(constraints_list_name(kind), len(found_constraints)):
-            constraints.update(found_constraints)
-    return Inventory(
-        vap_version=vap_version,
-        bindings=tuple(bindings),
-        policies=tuple(policies),
-        lists=lists,
-        template_crd=template_crd,
-        kinds=kinds,
-        templates=templates,
-        constraints=constraints,
-        template_version="v1" if template_crd is Presence.PRESENT else None,
-        constraint_paths={kind: entry.path for kind, entry in entries.items()},
-    )
+    try:
+        return paths[Source(source)]
+    except ValueError:
+        raise ValueError(f"unknown read {key!r}") from None
+
+
+def _plural(kind: str, objects: list[dict[str, Any]]) -> str:
+    """The plural a CRD among ``objects`` serves ``kind`` under (lower kind by default)."""
+    for obj in objects:
+        names = obj.get("spec", {}).get("names") if obj.get("kind") == _CRD_KIND else None
+        if isinstance(names, dict) and str(names.get("kind", "")).lower() == kind:
+            return str(names.get("plural") or kind)
+    return kind
 
 
 def stamp(obj: dict[str, Any], *, created: str = "2026-01-01T00:00:00Z") -> dict[str, Any]:
