@@ -13,14 +13,17 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sweeper import __version__
 from sweeper.reasons import ExitCode
+from sweeper.settings import LOG_LEVELS, OUTPUTS
 
-_LOG_LEVELS = ("debug", "info", "warning", "error")
+if TYPE_CHECKING:
+    from sweeper.settings import Settings
+
 
 
 class Duration(click.ParamType):
@@ -93,13 +96,13 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         option(
             "--max-deletions",
-            type=click.IntRange(min=0),
+            type=int,
             default=50,
             help="Abort before deleting anything if more are planned; 0 = unlimited.",
         ),
         option(
             "--max-deletion-percent",
-            type=click.FloatRange(0, 100),
+            type=float,
             default=50.0,
             help="Abort if more than this percent of Gatekeeper's objects would go; 0 = off.",
         ),
@@ -116,36 +119,36 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Mirror Gatekeeper's --default-create-vap-binding-for-constraints.",
         ),
         option(
-            "--page-size", type=click.IntRange(1, 10_000), default=500, help="Items per LIST page."
+            "--page-size", type=int, default=500, help="Items per LIST page."
         ),
         option(
             "--qps",
-            type=click.FloatRange(min=0.001),
+            type=float,
             default=10.0,
             help="Re-checks and deletions per second, on average.",
         ),
         option(
             "--burst",
-            type=click.IntRange(min=1),
+            type=int,
             default=20,
             help="Re-checks and deletions allowed at once above --qps.",
         ),
         option(
             "--concurrency",
-            type=click.IntRange(1, 64),
+            type=int,
             default=4,
             help="Deletions in flight at once.",
         ),
         option(
             "--log-level",
-            type=click.Choice(_LOG_LEVELS),
+            type=click.Choice(LOG_LEVELS),
             default="info",
             help="Least severe log lines written.",
         ),
         option("--cluster-name", default=None, help="Adds a 'cluster' field to every log line."),
         option(
             "--output",
-            type=click.Choice(("json", "table")),
+            type=click.Choice(OUTPUTS),
             default="json",
             help="JSON log lines, or an aligned table of verdicts and a summary for people.",
         ),
@@ -226,7 +229,7 @@ def version() -> None:
     click.echo(f"sweeper {__version__}")
 
 
-def build_settings(options: dict[str, Any]) -> Any:
+def build_settings(options: dict[str, Any]) -> Settings:
     """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
     from sweeper.gatekeeper import GatekeeperDefaults
     from sweeper.reasons import DEFAULT_REASONS, Reason
@@ -283,7 +286,7 @@ def build_settings(options: dict[str, Any]) -> Any:
     )
 
 
-def _settings_or_usage_error(options: dict[str, Any]) -> Any:
+def _settings_or_usage_error(options: dict[str, Any]) -> Settings:
     from sweeper.settings import SettingsError
 
     try:
@@ -292,7 +295,7 @@ def _settings_or_usage_error(options: dict[str, Any]) -> Any:
         raise click.UsageError(str(error)) from None
 
 
-def _run(settings: Any) -> int:
+def _run(settings: Settings) -> int:
     from sweeper.report import Reporter
     from sweeper.sweep import Runtime, run_sweep
 

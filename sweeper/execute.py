@@ -208,7 +208,10 @@ class _Run:
             if dry_run:
                 return _Line(Event.WOULD_DELETE, "would delete (dry run)", fields={"recheck": why})
             result = self.client.delete(
-                path, uid=verdict.obj.uid, resource_version=verdict.obj.resource_version, retry=False
+                path,
+                uid=verdict.obj.uid,
+                resource_version=verdict.obj.resource_version,
+                retry=False,
             )
             return _Line(*_DELETE_EVENTS[result])
 
@@ -251,4 +254,3 @@ class _Run:
             if error.status != 404 or crd is None or self.client.get(crd) is not None:
                 raise
             return None
-

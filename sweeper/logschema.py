@@ -60,9 +60,7 @@ def summary_fields() -> tuple[dict[str, str], dict[str, str]]:
     optional: dict[str, str] = {}
     for spec in dataclasses.fields(Summary):
         if spec.name == "candidates_by_reason":
-            required.update(
-                {f"candidates_{snake(r)}": INTEGER for r in sorted(DELETE_REASONS)}
-            )
+            required.update({f"candidates_{snake(r)}": INTEGER for r in sorted(DELETE_REASONS)})
         elif spec.name in OPTIONAL_FIELDS:
             # Written only when set, so never null: the plain type.
             optional[spec.name] = _ANNOTATION_TYPES[str(spec.type).removesuffix(" | None")]

@@ -23,7 +23,8 @@ _WANT_UNKNOWN, _WANT_NO = gk.Want.UNKNOWN, gk.Want.NO
 _ABSENT, _PRESENT, _UNKNOWN_PRESENCE = Presence.ABSENT, Presence.PRESENT, Presence.UNKNOWN
 _DELETE, _KEEP, _WANTED = Action.DELETE, Action.KEEP, Reason.WANTED
 _CONSTRAINTS_GROUP = gk.CONSTRAINTS_GROUP
-_TEMPLATES, _POLICIES, _CRDS = (ListKey(s) for s in (Source.TEMPLATES, Source.POLICIES, Source.CRDS))
+_TEMPLATES, _POLICIES = ListKey(Source.TEMPLATES), ListKey(Source.POLICIES)
+_CRDS = ListKey(Source.CRDS)
 
 
 def plan(inventory: Inventory, rules: Rules, *, now: datetime) -> Plan:
@@ -89,7 +90,7 @@ class _Judge:
         ref = obj.owner
         if ref is None or ref.group != _CONSTRAINTS_GROUP:
             return self._unowned(obj)
-        owner = Owner(ref.kind, ref.name, ref.uid)
+        owner = Owner.of(ref)
         if obj.problem:
             return _undecided(obj, obj.problem, owner)
         if self.inv.template_crd is _ABSENT:
@@ -205,7 +206,7 @@ class _Judge:
         ref = obj.owner
         if ref is None or ref.group != gk.TEMPLATES_GROUP or ref.kind != gk.TEMPLATE_KIND:
             return self._unowned(obj)
-        owner = Owner(ref.kind, ref.name, ref.uid)
+        owner = Owner.of(ref)
         if obj.problem:
             return _undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:

@@ -19,12 +19,13 @@ from pythonjsonlogger.json import JsonFormatter
 
 from sweeper.inventory import Inventory
 from sweeper.reasons import Action, Event
+from sweeper.settings import LOG_LEVELS
 from sweeper.summary import Summary
 from sweeper.verdicts import Hold, Owner, Plan, Verdict
 
 SCHEMA_VERSION = 1
 LOGGER_NAME = "sweeper"
-LEVELS = ("debug", "info", "warning", "error")
+LEVELS = LOG_LEVELS
 
 
 class Sink(Protocol):
@@ -135,7 +136,7 @@ class Reporter:
         """Lines for the verdicts that are not acted on but must be seen."""
         for verdict in plan.verdicts:
             if verdict.hold is not None:
-                self.verdict(verdict, Event(verdict.hold.value), _HOLD_MESSAGES[verdict.hold])
+                self.verdict(verdict, verdict.hold.event, _HOLD_MESSAGES[verdict.hold])
             elif verdict.action is Action.UNDECIDED:
                 self.verdict(verdict, Event.UNDECIDED, "cannot decide; kept", level=logging.WARNING)
             elif verdict.action is Action.REPORT:

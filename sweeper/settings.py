@@ -101,6 +101,8 @@ class Notices:
 
 
 OUTPUTS = ("json", "table")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,10 @@ class Settings:
             self.guards.max_deletion_percent
         ):
             raise SettingsError("--qps and --max-deletion-percent must be finite numbers")
-        if self.access.qps <= 0 or self.access.burst < 1 or self.access.concurrency < 1:
-            raise SettingsError("--qps must be > 0, --burst and --concurrency >= 1")
+        if self.access.qps <= 0 or self.access.burst < 1:
+            raise SettingsError("--qps must be greater than 0 and --burst at least 1")
+        if not 1 <= self.access.concurrency <= MAX_CONCURRENCY:
+            raise SettingsError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
         if self.guards.max_deletions < 0:
             raise SettingsError("--max-deletions must be 0 (unlimited) or more")
         if not 0 <= self.guards.max_deletion_percent <= 100:
@@ -135,6 +139,8 @@ class Settings:
             raise SettingsError("--timeout must be greater than 0")
         if self.rules.min_age < timedelta(0):
             raise SettingsError("--min-age must not be negative")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
         if self.output not in OUTPUTS:
             raise SettingsError(f"--output must be one of {', '.join(OUTPUTS)}")
         for name, url in (

@@ -102,7 +102,9 @@ def run_sweep(
         finished=runtime.now(),
         cluster=settings.cluster_name,
     )
-    announce(settings, reporter=reporter, end=end, client=client, namespace_file=runtime.namespace_file)
+    announce(
+        settings, reporter=reporter, end=end, client=client, namespace_file=runtime.namespace_file
+    )
     reporter.summary(summary)
     return SweepResult(int(stages.code), stages.error, stages.inventory, summary)
 

@@ -10,16 +10,29 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sweeper.reasons import Action, Reason
+from sweeper.gatekeeper import OwnerRef
+from sweeper.reasons import Action, Event, Reason
 from sweeper.records import AdmissionObject
 
 
 class Hold(enum.StrEnum):
-    """Why a deletion candidate is kept this run; the value is its log event."""
+    """Why a deletion candidate is kept this run."""
 
     TOO_YOUNG = "too_young"
     EXCLUDED = "excluded"
-    NOT_SELECTED = "reported"
+    NOT_SELECTED = "not_selected"
+
+    @property
+    def event(self) -> Event:
+        """The event of the line that reports the hold."""
+        return _HOLD_EVENTS[self]
+
+
+_HOLD_EVENTS = {
+    Hold.TOO_YOUNG: Event.TOO_YOUNG,
+    Hold.EXCLUDED: Event.EXCLUDED,
+    Hold.NOT_SELECTED: Event.REPORTED,  # a candidate whose reason --reasons leaves out
+}
 
 
 class Recheck(enum.Enum):
@@ -38,6 +51,11 @@ class Owner(NamedTuple):
     kind: str  # as written in the ownerReference; lower-case when from a fingerprint
     name: str
     uid: str | None = None
+
+    @classmethod
+    def of(cls, ref: OwnerRef) -> Owner:
+        """The owner an ownerReference names (the vocabulary of decisions, not of the API)."""
+        return cls(ref.kind, ref.name, ref.uid)
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.name}"

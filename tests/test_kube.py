@@ -13,8 +13,8 @@ from kubernetes.client import ApiClient
 
 from sweeper.errors import ApiError, DeadlineExceeded, Interrupted
 from sweeper.kube import DeleteResult, KubeClient
-from sweeper.retry import RateLimiter, Retrier, RetryPolicy
 from sweeper.kubeconfig import ConfigError, load_configuration
+from sweeper.retry import RateLimiter, Retrier, RetryPolicy
 from sweeper.settings import ClusterAccess
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make

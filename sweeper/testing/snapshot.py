@@ -64,7 +64,9 @@ def snapshot(
     for key in failed:
         fake.inject(method="GET", path=_read_path(str(key), objects), status=503, times=None)
     retrier = Retrier(RetryPolicy(attempts=1), sleep=lambda seconds: None)
-    client = KubeClient(InProcessApi(fake, extra_items=extras), access=ClusterAccess(), retrier=retrier)
+    client = KubeClient(
+        InProcessApi(fake, extra_items=extras), access=ClusterAccess(), retrier=retrier
+    )
     return gather(client, vap_version=vap_version)
 
 
