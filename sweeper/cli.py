@@ -1,8 +1,9 @@
 """Command line: ``sweeper sweep``, ``sweeper demo`` and ``sweeper version``.
 
-Every option can also be set with a ``SWEEPER_<OPTION>`` environment variable. Bad input
-ends with one ``sweeper: error: ...`` line on stderr and exit code 2, never a traceback.
-Heavy modules are imported inside the commands, so ``sweeper version`` starts fast.
+Every option can also be set with a ``SWEEPER_<OPTION>`` environment variable
+(``sweeper.options``). Bad input ends with one ``sweeper: error: ...`` line on stderr and
+exit code 2, never a traceback. Heavy modules are imported inside the commands, so
+``sweeper --version`` starts fast.
 """
 
 from __future__ import annotations
@@ -12,198 +13,51 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from sweeper import __version__
+from sweeper.options import (
+    REQUEST_TIMEOUT,
+    connection_options,
+    settings_or_usage_error,
+    sweep_options,
+)
 from sweeper.reasons import ExitCode
-from sweeper.settings import LOG_LEVELS, OUTPUTS
 
 if TYPE_CHECKING:
     from sweeper.settings import Settings
 
 
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="sweeper", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Delete the ValidatingAdmissionPolicies and bindings Gatekeeper generated and left behind.
 
-class Duration(click.ParamType):
-    """``30s``, ``5m``, ``1h``, ``1h30m``."""
-
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        from sweeper.settings import SettingsError, parse_duration
-
-        try:
-            return parse_duration(str(value))
-        except SettingsError as error:
-            self.fail(str(error), param, ctx)
-
-
-def option(*decls: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A click option whose environment variable is ``SWEEPER_<LONG NAME>``."""
-    long_name = next(d for d in decls if d.startswith("--")).split("/")[0]
-    envvar = "SWEEPER_" + long_name.lstrip("-").replace("-", "_").upper()
-    kwargs.setdefault("show_default", True)
-    return click.option(*decls, envvar=envvar, show_envvar=True, **kwargs)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-def cli() -> None:
-    """Delete the ValidatingAdmissionPolicies and bindings Gatekeeper generated and left behind."""
-
-
-def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of ``sweep`` (``demo`` takes the same, minus cluster access)."""
-    decorators = [
-        option("--dry-run", is_flag=True, help="Decide and log, but send no write request."),
-        option(
-            "--min-age",
-            type=Duration(),
-            default="5m",
-            help="Leave objects younger than this for a later sweep.",
-        ),
-        option(
-            "--timeout",
-            type=Duration(),
-            default="5m",
-            help="End the whole sweep cleanly after this long.",
-        ),
-        option(
-            "--request-timeout", type=Duration(), default="30s", help="Timeout of each API request."
-        ),
-        option(
-            "--reasons",
-            default="default",
-            show_default="all but orphaned-unowned",
-            help="Comma-separated reasons to act on, or 'all'. Other candidates are only "
-            "reported.",
-        ),
-        option(
-            "--include-unowned",
-            is_flag=True,
-            help="Also delete fingerprinted objects that lost their ownerReference.",
-        ),
-        option(
-            "--exclude",
-            multiple=True,
-            metavar="NAME_REGEX",
-            help="Never delete objects whose name matches (repeatable).",
-        ),
-        option(
-            "--max-deletions",
-            type=int,
-            default=50,
-            help="Abort before deleting anything if more are planned; 0 = unlimited.",
-        ),
-        option(
-            "--max-deletion-percent",
-            type=float,
-            default=50.0,
-            help="Abort if more than this percent of Gatekeeper's objects would go; 0 = off.",
-        ),
-        option(
-            "--gatekeeper-vap-default/--no-gatekeeper-vap-default",
-            default=True,
-            show_default="on",
-            help="Mirror Gatekeeper's --default-create-vap-for-templates.",
-        ),
-        option(
-            "--gatekeeper-vapb-default/--no-gatekeeper-vapb-default",
-            default=True,
-            show_default="on",
-            help="Mirror Gatekeeper's --default-create-vap-binding-for-constraints.",
-        ),
-        option(
-            "--page-size", type=int, default=500, help="Items per LIST page."
-        ),
-        option(
-            "--qps",
-            type=float,
-            default=10.0,
-            help="Re-checks and deletions per second, on average.",
-        ),
-        option(
-            "--burst",
-            type=int,
-            default=20,
-            help="Re-checks and deletions allowed at once above --qps.",
-        ),
-        option(
-            "--concurrency",
-            type=int,
-            default=4,
-            help="Deletions in flight at once.",
-        ),
-        option(
-            "--log-level",
-            type=click.Choice(LOG_LEVELS),
-            default="info",
-            help="Least severe log lines written.",
-        ),
-        option("--cluster-name", default=None, help="Adds a 'cluster' field to every log line."),
-        option(
-            "--output",
-            type=click.Choice(OUTPUTS),
-            default="json",
-            help="JSON log lines, or an aligned table of verdicts and a summary for people.",
-        ),
-        option(
-            "--pushgateway-url",
-            default=None,
-            metavar="URL",
-            help="Push the sweep's gauges to this Prometheus Pushgateway at its end.",
-        ),
-        option(
-            "--notify-url",
-            default=None,
-            metavar="URL",
-            help="Slack-compatible webhook told about sweeps that deleted or failed something "
-            "(a secret: prefer the environment variable).",
-        ),
-        option(
-            "--events",
-            is_flag=True,
-            help="Create a Kubernetes Event per deleted object and per failed delete.",
-        ),
-        option(
-            "--events-namespace",
-            default=None,
-            help="Namespace of those Events (default: the pod's own, else gatekeeper-sweeper).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    Shell completion: eval "$(_SWEEPER_COMPLETE=bash_source sweeper)" (zsh_source and
+    fish_source for zsh and fish).
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cli.command()
-@option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Kubeconfig file (default: in-cluster config in a pod, else $KUBECONFIG, "
-    "else ~/.kube/config).",
-)
-@option("--context", default=None, help="Kubeconfig context to use.")
-@option(
-    "--insecure-skip-tls-verify",
-    is_flag=True,
-    help="Do not verify the API server's certificate (logged as a warning).",
-)
+@connection_options
 @sweep_options
 def sweep(**options: Any) -> None:
     """Find and delete dangling Gatekeeper-generated VAPs and VAPBs."""
-    settings = _settings_or_usage_error(options)
+    settings = settings_or_usage_error(options)
     click.get_current_context().exit(_run(settings))
 
 
 @cli.command()
 @sweep_options
+@REQUEST_TIMEOUT
 def demo(**options: Any) -> None:
     """Sweep a built-in sample cluster served on 127.0.0.1 (no cluster needed)."""
     import tempfile
@@ -219,7 +73,7 @@ def demo(**options: Any) -> None:
             context=None,
             insecure_skip_tls_verify=False,
         )
-        code = _run(_settings_or_usage_error(options))
+        code = _run(settings_or_usage_error(options))
     click.get_current_context().exit(code)
 
 
@@ -227,72 +81,6 @@ def demo(**options: Any) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"sweeper {__version__}")
-
-
-def build_settings(options: dict[str, Any]) -> Settings:
-    """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
-    from sweeper.gatekeeper import GatekeeperDefaults
-    from sweeper.reasons import DEFAULT_REASONS, Reason
-    from sweeper.settings import (
-        ClusterAccess,
-        Guards,
-        Notices,
-        Rules,
-        Settings,
-        compile_excludes,
-        parse_reasons,
-    )
-
-    reasons = (
-        DEFAULT_REASONS if options["reasons"] == "default" else parse_reasons(options["reasons"])
-    )
-    if options["include_unowned"]:
-        reasons = reasons | {Reason.ORPHANED_UNOWNED}
-    return Settings(
-        access=ClusterAccess(
-            kubeconfig=options.get("kubeconfig"),
-            context=options.get("context"),
-            request_timeout=options["request_timeout"].total_seconds(),
-            insecure_skip_tls_verify=bool(options.get("insecure_skip_tls_verify")),
-            page_size=options["page_size"],
-            qps=options["qps"],
-            burst=options["burst"],
-            concurrency=options["concurrency"],
-        ),
-        rules=Rules(
-            gatekeeper=GatekeeperDefaults(
-                create_vap=options["gatekeeper_vap_default"],
-                create_vapb=options["gatekeeper_vapb_default"],
-            ),
-            reasons=reasons,
-            min_age=options["min_age"],
-            exclude=compile_excludes(tuple(options["exclude"])),
-        ),
-        guards=Guards(
-            max_deletions=options["max_deletions"],
-            max_deletion_percent=options["max_deletion_percent"],
-            timeout=options["timeout"],
-        ),
-        notices=Notices(
-            pushgateway_url=options.get("pushgateway_url") or None,
-            notify_url=options.get("notify_url") or None,
-            events=bool(options.get("events")),
-            events_namespace=options.get("events_namespace") or None,
-        ),
-        dry_run=options["dry_run"],
-        log_level=options["log_level"],
-        output=options.get("output") or "json",
-        cluster_name=options["cluster_name"],
-    )
-
-
-def _settings_or_usage_error(options: dict[str, Any]) -> Settings:
-    from sweeper.settings import SettingsError
-
-    try:
-        return build_settings(options)
-    except SettingsError as error:
-        raise click.UsageError(str(error)) from None
 
 
 def _run(settings: Settings) -> int:
@@ -335,11 +123,6 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: maps every error to one stderr line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
-    if not args:
-        click.echo(
-            "sweeper: error: Missing command: use 'sweeper sweep' (see 'sweeper --help')", err=True
-        )
-        sys.exit(ExitCode.USAGE)
     try:
         code = cli.main(args=args, prog_name="sweeper", standalone_mode=False)
     except click.exceptions.Exit as done:

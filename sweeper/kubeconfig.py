@@ -51,6 +51,54 @@ def _kubeconfig_files(named: str | None, env: Mapping[str, str]) -> str:
     return os.pathsep.join(found)
 
 
+def _read_kubeconfig(path: str) -> dict[str, Any]:
+    """One kubeconfig file as a mapping; a ConfigError naming the file (and line) if not."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read kubeconfig {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot load kubeconfig {path}: not a text file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(
+            f"cannot load kubeconfig {path}: invalid YAML{where}: {problem}"
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"cannot load kubeconfig {path}: not a kubeconfig "
+            "(expected a YAML mapping with clusters, contexts and users)"
+        )
+    return loaded
+
+
+def check_kubeconfig(files: str, context: str | None) -> None:
+    """The merged kubeconfig files hold the context to use; kubectl's words if they do not."""
+    names: list[str] = []
+    current = None
+    for path in files.split(os.pathsep):
+        document = _read_kubeconfig(path)
+        entries = document.get("contexts")
+        for entry in entries if isinstance(entries, list) else []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str):
+                names.append(name)
+        if current is None and isinstance(document.get("current-context"), str):
+            current = document["current-context"] or None
+    wanted = context or current
+    if wanted is None:
+        raise ConfigError(f"current-context is not set in {files}: pass --context")
+    if wanted not in names:
+        raise ConfigError(f'context "{wanted}" does not exist in {files}')
+
+
 def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> Any:
     """In-cluster config inside a pod unless a kubeconfig was named, else the kubeconfig."""
     from kubernetes import client, config
@@ -66,8 +114,10 @@ def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None 
             # load_config() would print to stdout on this path; pick explicitly instead.
             config.load_incluster_config(client_configuration=cfg)
         else:
+            files = _kubeconfig_files(access.kubeconfig, env)
+            check_kubeconfig(files, access.context)
             config.load_kube_config(
-                config_file=_kubeconfig_files(access.kubeconfig, env),
+                config_file=files,
                 context=access.context,
                 client_configuration=cfg,
                 persist_config=False,

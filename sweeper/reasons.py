@@ -87,3 +87,17 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     GUARD = 3
     READ_FAILED = 4
+
+    @property
+    def meaning(self) -> str:
+        """What the code tells a person (the README's exit code table)."""
+        return _EXIT_MEANINGS[self]
+
+
+_EXIT_MEANINGS = {
+    ExitCode.OK: "clean",
+    ExitCode.DELETE_FAILED: "some deletions failed or the sweep was stopped",
+    ExitCode.USAGE: "usage or configuration error",
+    ExitCode.GUARD: "aborted by a guard, nothing deleted",
+    ExitCode.READ_FAILED: "the cluster could not be fully read",
+}

@@ -12,20 +12,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from sweeper.reasons import Event
+from sweeper.reasons import Event, ExitCode
 
 SHORT_KINDS = {
     "ValidatingAdmissionPolicyBinding": "vapb",
     "ValidatingAdmissionPolicy": "vap",
 }
 HEADERS = ("OBJECT", "REASON", "OWNER", "ACTION", "AGE")
-_EXIT_MEANINGS = {
-    0: "clean",
-    1: "some deletions failed or the sweep was stopped",
-    2: "usage or configuration error",
-    3: "aborted by a guard, nothing deleted",
-    4: "the cluster could not be fully read",
-}
 
 
 def age(created: str | None, now: datetime) -> str:
@@ -52,25 +45,32 @@ def render_table(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
-    """The summary's counts (``Summary.fields()``) as one readable paragraph."""
+    """The summary (``Summary.fields()``) as one paragraph that always ends with the exit
+    code, its meaning and the error, so a failed sweep never reads as "all clear"."""
     where = f" of cluster {cluster}" if cluster else ""
     mode = "Dry run" if summary["dry_run"] else "Sweep"
+    seconds = f"{summary['duration_ms'] / 1000:.1f}s"
+    code = summary["exit_code"]
+    error = summary.get("error")
+    meaning = ExitCode(code).meaning if code in set(ExitCode) else "unknown"
+    verdict = f"Exit code {code} ({meaning})" + (
+        f": {error}." if error else "."
+    )
+    if summary.get("vap_version") is None and code != 0:
+        return f"{mode}{where} stopped after {seconds}, before the cluster was read. {verdict}"
     acted = (
         f"{summary['would_delete']} would be deleted"
         if summary["dry_run"]
         else f"{summary['deleted']} deleted, {summary['failed']} failed"
     )
-    code = summary["exit_code"]
-    text = (
-        f"{mode}{where} finished in {summary['duration_ms'] / 1000:.1f}s: listed "
+    return (
+        f"{mode}{where} finished in {seconds}: listed "
         f"{summary['listed_bindings']} bindings and {summary['listed_policies']} policies "
         f"({summary['foreign']} not Gatekeeper's); {summary['candidates']} candidates, "
         f"{acted}, {summary['already_gone']} already gone, {summary['skipped']} skipped "
         f"(too young, excluded, owner back or changed), {summary['reported']} reported, "
-        f"{summary['undecided']} undecided. Exit code {code} "
-        f"({_EXIT_MEANINGS.get(code, 'unknown')})."
+        f"{summary['undecided']} undecided. {verdict}"
     )
-    return text  # the error, if any, is the CLI's one stderr line
 
 
 class TableSink:
@@ -125,8 +125,10 @@ class TableSink:
         out = []
         if self._rows:
             out += render_table(sorted(self._rows, key=lambda r: (r[3], r[0])))
-        else:
+        elif summary["exit_code"] == 0:
             out.append("No Gatekeeper-generated object needs attention.")
+        else:
+            out.append("No object to show: the sweep did not get to judge any.")
         if self._notes:
             out += ["", *self._notes]
         out += ["", paragraph(summary, self._cluster)]

@@ -126,7 +126,6 @@ def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         (["sweep", "--events-namespace", "Not_A_Namespace"], "--events-namespace must be"),
         (["sweep", "--min-age", "5m5m"], "invalid duration"),
         (["sweep", "--min-age", "\uff15m"], "invalid duration"),
-        ([], "Missing command"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], needle: str) -> None:
@@ -138,12 +137,71 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args: list[str], needle: str
     assert "Traceback" not in done.stderr
 
 
+def test_bare_sweeper_shows_help_and_version_is_a_flag() -> None:
+    done = run_main()
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("Usage: sweeper") and "sweep " in done.stdout
+    assert run_main("--version").stdout == f"sweeper {__version__}\n"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts_are_generated(shell: str) -> None:
+    done = run_main(env={"_SWEEPER_COMPLETE": f"{shell}_source"})
+    assert done.returncode == 0, done.stderr
+    assert "_SWEEPER_COMPLETE" in done.stdout and "Usage" not in done.stdout
+
+
+def test_completion_offers_options_and_choices() -> None:
+    env = {
+        "_SWEEPER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "sweeper sweep --dr",
+        "COMP_CWORD": "2",
+    }
+    assert "--dry-run" in run_main(env=env).stdout
+    env.update(COMP_WORDS="sweeper sweep -o ", COMP_CWORD="3")
+    assert run_main(env=env).stdout.split() == ["plain,json", "plain,table"]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("just some text\n", "not a kubeconfig"),
+        ("apiVersion: v1\nclusters: [\n  foo: bar\n", "invalid YAML at line 4, column 1"),
+    ],
+)
+def test_kubeconfig_problems_name_the_file_and_line(tmp_path, content: str, needle: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(content)
+    done = run_main("sweep", "--kubeconfig", str(path))
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == f"sweeper: error: cannot load kubeconfig {path}: {needle}"
+        + (done.stderr.split(needle, 1)[1])
+    )
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_an_unknown_context_is_named_as_kubectl_names_it(kubeconfig: str) -> None:
+    done = run_main("sweep", "--kubeconfig", kubeconfig, "--context", "nope")
+    assert done.returncode == 2
+    assert f'sweeper: error: context "nope" does not exist in {kubeconfig}' in done.stderr
+
+
+def test_request_timeout_takes_bare_seconds_as_kubectl_does(kubeconfig: str) -> None:
+    from sweeper.cli import sweep
+    from sweeper.options import build_settings
+
+    ctx = sweep.make_context("sweep", ["--kubeconfig", kubeconfig, "--request-timeout", "7"])
+    assert build_settings(ctx.params).access.request_timeout == 7.0
+
+
 def test_unreadable_kubeconfig_contents(tmp_path) -> None:
     path = tmp_path / "kubeconfig"
     path.write_text("{not: [valid")
     done = run_main("sweep", "--kubeconfig", str(path))
     assert done.returncode == 2
-    assert len(done.stderr.splitlines()) == 1 and "cannot load cluster configuration" in done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "invalid YAML at line 1" in done.stderr
     summary = json_lines(done.stdout)[-1]
     assert summary["event"] == "sweep_summary" and summary["exit_code"] == 2
 

@@ -93,3 +93,53 @@ def test_age_and_render_helpers() -> None:
     assert age("2026-01-01T00:48:00Z", NOW) == "12m"
     assert age("2025-12-29T01:00:00Z", NOW) == "3d"
     assert render_table([("a", "b", "c", "d", "e")])[1] == "a       b       c      d       e"
+
+
+def closing_paragraph(text: str) -> str:
+    return text.rstrip("\n").splitlines()[-1]
+
+
+def test_an_unreachable_server_is_never_all_clear(tmp_path) -> None:
+    with FakeApiServer() as gone:
+        path = gone.write_kubeconfig(tmp_path / "k")
+    code, text = table_sweep(path)  # the server is stopped: connection refused
+    assert code == 4
+    assert "No Gatekeeper-generated object needs attention." not in text
+    last = closing_paragraph(text)
+    assert "before the cluster was read" in last
+    assert "Exit code 4 (the cluster could not be fully read): get /apis/" in last
+    assert "connection error" in last
+
+
+def test_a_missing_kubeconfig_is_never_all_clear(tmp_path) -> None:
+    code, text = table_sweep(str(tmp_path / "absent"))
+    assert code == 2
+    assert "needs attention" not in text
+    assert closing_paragraph(text).endswith(
+        f"Exit code 2 (usage or configuration error): cannot read kubeconfig "
+        f"{tmp_path / 'absent'}: no such file."
+    )
+
+
+def test_a_signal_before_reading_is_never_all_clear(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    stream, fake = io.StringIO(), FakeTime()
+    runtime = fake_runtime(fake)
+    runtime.stop.set()  # Ctrl-C arrived before the first request
+    settings = settings_for(kubeconfig, output="table")
+    reporter = Reporter(stream=stream, output="table", now=lambda: NOW)
+    result = run_sweep(settings, reporter=reporter, runtime=runtime)
+    reporter.close()
+    assert result.exit_code == 4
+    assert "needs attention" not in stream.getvalue()
+    assert "stopped by a signal" in closing_paragraph(stream.getvalue())
+
+
+def test_a_failed_sweep_paragraph_names_its_error(server: FakeApiServer, kubeconfig: str) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="GET", path="constrainttemplates$", status=403, times=None)
+    code, text = table_sweep(kubeconfig)
+    assert code == 2
+    assert "Exit code 2 (usage or configuration error): list /apis/templates" in (
+        closing_paragraph(text)
+    )
