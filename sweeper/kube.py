@@ -58,6 +58,10 @@ class ApiError(Exception):
         return self.transport or self.status in RETRYABLE_STATUSES
 
 
+class AlreadyExists(ApiError):
+    """A create answered 409 AlreadyExists: an object of that name exists; nothing was written."""
+
+
 class _RestartList(Exception):
     """The pages of a list stopped describing one snapshot: list again from the start."""
 
@@ -298,9 +302,21 @@ class KubeClient:
             return DeleteResult.CONFLICT
         return DeleteResult.DELETED
 
-    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` to the collection at ``path`` (rate-limited); the created object."""
-        _, data = self._request("POST", path, verb="create", body=body, limited=True)
+    def create(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST ``body`` to the collection at ``path`` (rate-limited); the created object.
+
+        ``dry_run`` sends ``dryRun=All``: the server validates and answers, but stores nothing.
+        A 409 whose Status reason is ``AlreadyExists`` raises ``AlreadyExists``.
+        """
+        query = {"dryRun": "All"} if dry_run else None
+        status, data = self._request(
+            "POST", path, verb="create", query=query, body=body, allow={409}, limited=True
+        )
+        if status == 409:
+            message = status_message(409, data)
+            if _status_reason(data) == "AlreadyExists":
+                raise AlreadyExists(verb="create", path=path, status=409, message=message)
+            raise ApiError(verb="create", path=path, status=409, message=message)
         return self._decode("create", path, data)
 
     # --- plumbing ------------------------------------------------------------------------
@@ -451,6 +467,15 @@ def status_message(status: int, data: bytes) -> str:
         hint = ""
     text = "; ".join(part for part in (hint, message if isinstance(message, str) else "") if part)
     return one_line(text or f"HTTP {status}")
+
+
+def _status_reason(data: bytes) -> str | None:
+    """The ``reason`` of a Kubernetes Status body, or None when the body is not one."""
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) else None
 
 
 def parse_retry_after(value: str | None) -> float | None:
