@@ -351,3 +351,50 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"sweeper: error: internal error: {type(error).__name__}: {error}", err=True)
         code = ExitCode.DELETE_FAILED
     sys.exit(int(code or 0))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@option(
+    "--sweep-id",
+    multiple=True,
+    metavar="ID",
+    help="Restore only what these sweeps deleted (repeatable).",
+)
+@option("--name", multiple=True, help="Restore only objects of this name (repeatable).")
+@option(
+    "--since",
+    default=None,
+    metavar="TIME",
+    help="Only deletions at or after this RFC 3339 time, or this long ago (e.g. 2h).",
+)
+@option(
+    "--until",
+    default=None,
+    metavar="TIME",
+    help="Only deletions at or before this RFC 3339 time, or this long ago.",
+)
+@option("--dry-run", is_flag=True, help="Send the creates with dryRun=All: nothing is stored.")
+@option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig file (default: in-cluster config in a pod, else $KUBECONFIG, "
+    "else ~/.kube/config).",
+)
+@option("--context", default=None, help="Kubeconfig context to use.")
+@option(
+    "--insecure-skip-tls-verify",
+    is_flag=True,
+    help="Do not verify the API server's certificate.",
+)
+@option("--request-timeout", type=Duration(), default="30s", help="Timeout of each API request.")
+def restore(files: tuple[str, ...], **options: Any) -> None:
+    """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin).
+
+    Never overwrites an existing object. Needs create on validatingadmissionpolicies and
+    validatingadmissionpolicybindings: run it with your own credentials, not the CronJob's.
+    """
+    from sweeper.restore import restore_command
+
+    click.get_current_context().exit(restore_command(files, options))
