@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sweeper.kube import AlreadyExists, ApiError, KubeClient, SweepAborted, one_line
+from sweeper.kube import (
+    AlreadyExists,
+    ApiError,
+    KubeClient,
+    RetryPolicy,
+    SweepAborted,
+    one_line,
+)
 from sweeper.reasons import ExitCode
 from sweeper.restore_lines import (
     BadInput,
@@ -297,13 +304,19 @@ def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int
 # --- the command --------------------------------------------------------------------------
 
 
-def connect(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> KubeClient:
+def connect(
+    access: ClusterAccess,
+    *,
+    environ: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+) -> KubeClient:
     """A client for the restore: the sweep's configuration loading and retry policy."""
     from kubernetes.client import ApiClient
 
     from sweeper.kubeconfig import load_configuration
 
-    return KubeClient(ApiClient(load_configuration(access, environ)), access=access)
+    configuration = load_configuration(access, environ)
+    return KubeClient(ApiClient(configuration), access=access, retry=retry)
 
 
 def restore_command(paths: tuple[str, ...], options: Mapping[str, Any]) -> int:
