@@ -297,7 +297,7 @@ def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int
         "restored": sum(o.event == RESTORED for o in done),
         "exists": sum(o.event == EXISTS for o in done),
         "failed": sum(o.event == FAILED for o in done),
-        "owner_references_dropped": sum(len(o.dropped) for o in done if o.event == RESTORED),
+        "owner_references_dropped_count": sum(len(o.dropped) for o in done if o.event == RESTORED),
     }
 
 
