@@ -661,3 +661,42 @@ def test_cli_bad_input_is_one_line_and_exit_2(
 def test_cli_needs_a_file() -> None:
     result = invoke()
     assert result.exit_code == 2 and "Missing argument" in result.stderr
+
+
+def test_a_stop_signal_ends_the_restore_and_counts_what_was_not_attempted(
+    server: FakeApiServer, kubeconfig: str, tmp_path: Path
+) -> None:
+    import threading
+
+    from sweeper.kube import KubeClient
+    from sweeper.kubeconfig import load_configuration
+
+    _, _, policy, binding = gatekeeper(server)
+    log = write(tmp_path, deleted_line(policy), deleted_line(binding))
+    delete(server, policy, binding)
+    access = ClusterAccess(kubeconfig=kubeconfig)
+    stop = threading.Event()
+    stop.set()  # as SIGTERM would
+
+    def stopped_client() -> KubeClient:
+        from kubernetes.client import ApiClient
+
+        api = ApiClient(load_configuration(access, {}))
+        return KubeClient(api, access=access, stop=stop)
+
+    out, err = io.StringIO(), io.StringIO()
+    request = RestoreRequest((log,), Filters())
+    code = run_restore(
+        request,
+        connect=stopped_client,
+        out=out,
+        err=err,
+        stdin=io.StringIO(),
+        now=lambda: RESTORE_TIME,
+    )
+    assert code == 1
+    (summary,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    check_line(summary)
+    assert summary["not_attempted"] == 2 and summary["restored"] == 0
+    assert err.getvalue().startswith("sweeper: error: stopped by a signal")
+    assert stored(server, policy) is None

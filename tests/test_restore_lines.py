@@ -327,3 +327,16 @@ def test_the_creation_body_is_clean_and_lacks_only_the_dropped_references() -> N
     assert creation_body(obj, drop=[0, 1])["metadata"] == {"name": "gatekeeper-x"}
     assert creation_body(obj, drop=[])["metadata"]["ownerReferences"] == [OWNER_REF, other]
     assert obj["metadata"]["ownerReferences"] == [OWNER_REF, other]  # input untouched
+
+
+def test_the_pure_module_loads_nothing_that_does_io() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sweeper.restore_lines; "
+        "print(sorted(m for m in ('sweeper.kube', 'urllib3', 'tenacity', 'kubernetes') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
