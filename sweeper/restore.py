@@ -84,10 +84,8 @@ class RestoreLog:
         self._now = now
 
     def line(self, event: str, message: str, *, level: str = "info", **fields: Any) -> None:
-        moment = self._now().astimezone(UTC)
-        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         record = {
-            "time": stamp,
+            "time": stamp(self._now()),
             "level": level,
             "msg": message,
             "restore_id": self.restore_id,
@@ -106,7 +104,7 @@ class RestoreLog:
             "dry_run": dry_run,
             "owner_references_dropped": list(outcome.dropped),
             "source_sweep_id": item.sweep_id,
-            "deleted_at": item.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "deleted_at": stamp(item.time),
         }
         if outcome.uid:
             fields["object_uid"] = outcome.uid
@@ -116,6 +114,12 @@ class RestoreLog:
         if outcome.event == RESTORED and outcome.dropped:
             message, level = "restored without the ownerReferences of absent owners", "warning"
         self.line(outcome.event, message, level=level, **fields)
+
+
+def stamp(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, as every sweeper line's ``time``."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 _MESSAGES = {
@@ -210,7 +214,9 @@ def restore_one(client: KubeClient, item: Deletion, *, dry_run: bool) -> Outcome
         return Outcome(FAILED, item, tuple(dropped), error=text)
     metadata = created.get("metadata")
     uid = metadata.get("uid") if isinstance(metadata, dict) else None
-    return Outcome(RESTORED, item, tuple(dropped), uid=uid if isinstance(uid, str) else None)
+    # A dry run's answer carries a uid too, of an object that does not exist: not logged.
+    kept_uid = uid if isinstance(uid, str) and not dry_run else None
+    return Outcome(RESTORED, item, tuple(dropped), uid=kept_uid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +245,15 @@ def run_restore(
     log = RestoreLog(out, restore_id=restore_id or uuid.uuid4().hex[:12], now=now)
     outcomes: list[Outcome] = []
 
-    def finish(code: int, error: str | None = None, not_attempted: int = 0) -> int:
+    def finish(code: int, error: str | None = None, *, selected: int = 0) -> int:
         if error:
             err.write(f"sweeper: error: {error}\n")
         summary = summary_fields(outcomes, dry_run=request.dry_run, exit_code=code)
-        summary.update(not_attempted=not_attempted, duration_ms=int((monotonic() - started) * 1000))
+        summary.update(
+            selected=selected,
+            not_attempted=selected - len(outcomes),
+            duration_ms=int((monotonic() - started) * 1000),
+        )
         if error:
             summary["error"] = error
         level = "info" if code == ExitCode.OK else "error"
@@ -275,25 +285,26 @@ def run_restore(
         client = connect()
     except ConfigError as error:
         return finish(ExitCode.USAGE, str(error))
-    for index, item in enumerate(selection.deletions):
+    selected = len(selection.deletions)
+    for item in selection.deletions:
         try:
             outcome = restore_one(client, item, dry_run=request.dry_run)
         except SweepAborted as error:
-            left = len(selection.deletions) - index
-            return finish(ExitCode.DELETE_FAILED, str(error), not_attempted=left)
+            return finish(ExitCode.DELETE_FAILED, str(error), selected=selected)
         outcomes.append(outcome)
         log.outcome(outcome, dry_run=request.dry_run)
-    failed = any(o.event == FAILED for o in outcomes)
-    return finish(ExitCode.DELETE_FAILED if failed else ExitCode.OK)
+    if any(o.event == FAILED for o in outcomes):
+        failed = "some objects could not be restored; see the restore_failed lines"
+        return finish(ExitCode.DELETE_FAILED, failed, selected=selected)
+    return finish(ExitCode.OK, selected=selected)
 
 
 def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int) -> dict[str, Any]:
-    """The counts of the ``restore_summary`` line."""
+    """The outcome counts of the ``restore_summary`` line."""
     done = list(outcomes)
     return {
         "exit_code": int(exit_code),
         "dry_run": dry_run,
-        "selected": len(done),
         "restored": sum(o.event == RESTORED for o in done),
         "exists": sum(o.event == EXISTS for o in done),
         "failed": sum(o.event == FAILED for o in done),

@@ -61,7 +61,7 @@ def test_restore_recreates_policy_then_binding_as_they_were(
         "duration_ms": 0,
     }
     assert run.lines[0]["source_sweep_id"] == "aaaaaaaaaaaa"
-    assert run.lines[0]["deleted_at"] == "2026-01-01T01:00:00Z"
+    assert run.lines[0]["deleted_at"] == "2026-01-01T01:00:00.000Z"
 
 
 def test_a_second_restore_reports_exists_and_overwrites_nothing(
@@ -100,6 +100,7 @@ def test_dry_run_sends_dry_run_all_and_creates_nothing(
     assert [r.query for r in posts(server)] == [{"dryRun": "All"}] * 2
     assert [(line["event"], line["dry_run"]) for line in run.lines[:2]] == [("restored", True)] * 2
     assert run.summary["dry_run"] is True
+    assert not any("object_uid" in line for line in run.lines)  # nothing was created
 
 
 # --- owner references -------------------------------------------------------------------------

@@ -43,6 +43,10 @@ def test_a_refused_create_is_restore_failed_and_exit_1_while_the_rest_is_restore
     assert "HTTP 403" in failed["error"] and "operator's credentials" in failed["error"]
     assert run.summary["failed"] == 1 and run.summary["restored"] == 1
     assert run.summary["exit_code"] == 1 and run.summary["level"] == "error"
+    assert run.stderr == (
+        "sweeper: error: some objects could not be restored; see the restore_failed lines\n"
+    )
+    assert run.summary["error"] in run.stderr
 
 
 def test_lines_that_are_not_the_sweepers_exit_2_with_one_error_each_and_nothing_sent(
@@ -157,6 +161,6 @@ def test_a_stop_signal_ends_the_restore_and_counts_what_was_not_attempted(
     assert code == 1
     (summary,) = [json.loads(text) for text in out.getvalue().splitlines()]
     check_line(summary)
-    assert summary["not_attempted"] == 2 and summary["restored"] == 0
+    assert (summary["selected"], summary["not_attempted"], summary["restored"]) == (2, 2, 0)
     assert err.getvalue().startswith("sweeper: error: stopped by a signal")
     assert stored(server, policy) is None
