@@ -1,4 +1,4 @@
-"""Command line: ``sweeper sweep``, ``sweeper demo`` and ``sweeper version``.
+"""Command line: ``sweeper sweep``, ``restore``, ``demo`` and ``version``.
 
 Every option can also be set with a ``SWEEPER_<OPTION>`` environment variable
 (``sweeper.options``). Bad input ends with one ``sweeper: error: ...`` line on stderr and
@@ -21,6 +21,7 @@ from sweeper import __version__
 from sweeper.options import (
     REQUEST_TIMEOUT,
     connection_options,
+    option,
     settings_or_usage_error,
     sweep_options,
 )
@@ -81,6 +82,40 @@ def demo(**options: Any) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"sweeper {__version__}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@option(
+    "--sweep-id",
+    multiple=True,
+    metavar="ID",
+    help="Restore only what these sweeps deleted (repeatable).",
+)
+@option("--name", multiple=True, help="Restore only objects of this name (repeatable).")
+@option(
+    "--since",
+    default=None,
+    metavar="TIME",
+    help="Only deletions at or after this RFC 3339 time, or this long ago (e.g. 2h).",
+)
+@option(
+    "--until",
+    default=None,
+    metavar="TIME",
+    help="Only deletions at or before this RFC 3339 time, or this long ago.",
+)
+@option("--dry-run", is_flag=True, help="Send the creates with dryRun=All: nothing is stored.")
+@connection_options
+def restore(files: tuple[str, ...], **options: Any) -> None:
+    """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin).
+
+    Never overwrites an existing object. Needs create on validatingadmissionpolicies and
+    validatingadmissionpolicybindings: run it with your own credentials, not the CronJob's.
+    """
+    from sweeper.restore import restore_command
+
+    click.get_current_context().exit(restore_command(files, options))
 
 
 def _run(settings: Settings) -> int:

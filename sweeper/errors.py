@@ -44,6 +44,10 @@ class ApiError(Exception):
         return self.status in (401, 403)
 
 
+class AlreadyExists(ApiError):
+    """A create answered 409 AlreadyExists: an object of that name exists; nothing was written."""
+
+
 def bad_response(verb: str, path: str, message: str) -> ApiError:
     """An answer that is not what the API promises (not JSON, not a list, ...)."""
     return ApiError(verb=verb, path=path, status=None, message=message)
@@ -82,6 +86,15 @@ def status_message(status: int, data: bytes) -> str:
         hint = ""
     text = "; ".join(part for part in (hint, message if isinstance(message, str) else "") if part)
     return one_line(text or f"HTTP {status}")
+
+
+def status_reason(data: bytes) -> str | None:
+    """The ``reason`` of a Kubernetes Status body, or None when the body is not one."""
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) else None
 
 
 def parse_retry_after(value: str | None) -> float | None:

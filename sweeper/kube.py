@@ -18,6 +18,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from sweeper.errors import (
+    AlreadyExists,
     ApiError,
     DeadlineExceeded,
     Interrupted,
@@ -26,6 +27,7 @@ from sweeper.errors import (
     one_line,
     parse_retry_after,
     status_message,
+    status_reason,
 )
 from sweeper.retry import RateLimiter, Retrier, RetryPolicy
 from sweeper.settings import ClusterAccess
@@ -33,7 +35,7 @@ from sweeper.settings import ClusterAccess
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-__all__ = ["ApiError", "DeleteResult", "KubeClient", "SweepAborted", "one_line"]
+__all__ = ["AlreadyExists", "ApiError", "DeleteResult", "KubeClient", "SweepAborted", "one_line"]
 
 T = TypeVar("T")
 MAX_LIST_ATTEMPTS = 3
@@ -195,10 +197,21 @@ class KubeClient:
             return DeleteResult.CONFLICT
         return DeleteResult.DELETED
 
-    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` to the collection at ``path`` (rate-limited); the created object."""
+    def create(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST ``body`` to the collection at ``path`` (rate-limited); the created object.
+
+        ``dry_run`` sends ``dryRun=All``: the server validates and answers, but stores nothing.
+        A 409 whose Status reason is ``AlreadyExists`` raises ``AlreadyExists``.
+        """
         self.pace()
-        _, data = self._request("POST", path, verb="create", body=body)
+        query = {"dryRun": "All"} if dry_run else None
+        status, data = self._request(
+            "POST", path, verb="create", query=query, body=body, allow={409}
+        )
+        if status == 409:
+            message = status_message(409, data)
+            error = AlreadyExists if status_reason(data) == "AlreadyExists" else ApiError
+            raise error(verb="create", path=path, status=409, message=message)
         return self._decode("create", path, data)
 
     # --- plumbing ------------------------------------------------------------------------

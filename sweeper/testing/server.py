@@ -293,7 +293,8 @@ class FakeApiServer:
         if info.name is None and method == "GET":
             return 200, self._store.list(rt, info.namespace, query)
         if info.name is None and method == "POST":
-            return 201, self._store.create_from_request(rt, info.namespace, _json(body))
+            return 201, self._store.create_from_request(
+                rt, info.namespace, _json(body), dry_run=query.get("dryRun") == "All")
         if info.name is not None and method == "GET":
             return 200, self._store.read(rt, info.namespace, info.name)
         if info.name is not None and method == "DELETE":

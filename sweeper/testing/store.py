@@ -193,7 +193,8 @@ class Store:
             meta.setdefault("namespace", "default")
         return (group, kind), object_key(namespaced, meta.get("namespace"), meta["name"])
 
-    def _insert(self, obj: dict[str, Any], *, force: bool) -> dict[str, Any]:
+    def _insert(self, obj: dict[str, Any], *, force: bool,
+                dry_run: bool = False) -> dict[str, Any]:
         coll_key, key = self._locate(obj, force)
         coll = self._collections.setdefault(coll_key, Collection())
         if key in coll.items:
@@ -204,6 +205,8 @@ class Store:
         if not meta.get("creationTimestamp"):
             meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime(
                 "%Y-%m-%dT%H:%M:%SZ")
+        if dry_run:  # like kube-apiserver's dryRun=All: answered as created, nothing stored
+            return obj
         meta["resourceVersion"] = self._next_rv()
         coll.put(key, obj)
         self._changed(coll_key)
@@ -338,8 +341,8 @@ class Store:
         return {**obj, "apiVersion": rt.api_version}
 
     def create_from_request(self, rt: ResourceType, namespace: str | None,
-                            obj: Any) -> dict[str, Any]:
-        """POST of an object to a collection; 400/409/422 as ApiError."""
+                            obj: Any, *, dry_run: bool = False) -> dict[str, Any]:
+        """POST of an object to a collection (``dryRun=All``: stores nothing); 400/409/422."""
         if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
             raise ApiError(400, "the request body must be a JSON object")
         meta = obj.setdefault("metadata", {})
@@ -352,7 +355,7 @@ class Store:
             raise ApiError(422, f"{rt.kind} is invalid: metadata.name: Required value")
         with self.lock:
             try:
-                return self._insert(obj, force=True)
+                return self._insert(obj, force=True, dry_run=dry_run)
             except AlreadyExistsError as exc:
                 raise ApiError(409, f'{rt.qualified} "{meta["name"]}" already exists',
                                reason="AlreadyExists", details={
