@@ -31,7 +31,7 @@ from sweeper.testing.api import (
     builtin_types,
     copy_json,
     crd_types,
-    parse_field_selector,
+    deleted_status,
     parse_label_selector,
 )
 
@@ -293,16 +293,18 @@ class Store:
 
     def list(self, rt: ResourceType, namespace: str | None,
              query: dict[str, str]) -> dict[str, Any]:
-        """One page of a LIST, like kube-apiserver (limit, continue, label/field selectors)."""
+        """One page of a LIST, like kube-apiserver (limit, continue, equality label selector)."""
+        if query.get("fieldSelector"):
+            # Nothing the fake serves lists by field; refusing beats silently ignoring it.
+            raise ApiError(400, "field selectors are not supported by the fake API server")
         try:
             limit = int(query.get("limit") or 0)
             labels = parse_label_selector(query.get("labelSelector", ""))
-            fields = parse_field_selector(query.get("fieldSelector", ""))
         except ValueError as exc:
             raise ApiError(400, str(exc)) from exc
         if limit < 0:
             raise ApiError(400, "limit must not be negative")
-        tests = [t for t in (labels, fields) if t is not None]
+        tests = [labels] if labels is not None else []
         with self.lock:
             list_rv, start = self._rv, None
             if query.get("continue"):
@@ -337,31 +339,60 @@ class Store:
             raise rt.not_found(name)
         return {**obj, "apiVersion": rt.api_version}
 
-    def create_from_request(self, rt: ResourceType, namespace: str | None,
-                            obj: Any) -> dict[str, Any]:
-        """POST of an object to a collection; 400/409/422 as ApiError."""
+    def create_from_request(self, rt: ResourceType, namespace: str | None, obj: Any, *,
+                            dry_run: bool = False) -> dict[str, Any]:
+        """POST of an object to a collection, in kube-apiserver's order: decode (400), fill
+        the system fields (rest.BeforeCreate: uid and creationTimestamp always new), validate
+        (422), then storage (a set resourceVersion is a plain 500, a taken name 409)."""
         if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
             raise ApiError(400, "the request body must be a JSON object")
         meta = obj.setdefault("metadata", {})
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if rt.namespaced:
+            if meta.get("namespace") not in (None, "", namespace):
+                raise ApiError(400, "the namespace of the provided object does not match "
+                                    "the namespace sent on the request")
             meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for server_owned in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(server_owned, None)
         if not meta.get("name"):
-            raise ApiError(422, f"{rt.kind} is invalid: metadata.name: Required value")
+            required = "Required value: name or generateName is required"
+            qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+            raise ApiError(422, f'{qualified_kind} "" is invalid: metadata.name: {required}',
+                           reason="Invalid", details={"group": rt.group, "kind": rt.kind,
+                           "causes": [{"reason": "FieldValueRequired",
+                                       "message": required, "field": "metadata.name"}]})
         with self.lock:
-            try:
-                return self._insert(obj, force=True)
-            except AlreadyExistsError as exc:
+            coll = self._collections.get((rt.group, rt.kind))
+            taken = coll is not None and object_key(
+                rt.namespaced, namespace, meta["name"]) in coll.items
+            if meta.get("resourceVersion") and not dry_run:
+                # storage.ErrResourceVersionSetOnCreate is no Status error: the handler
+                # answers it as an InternalError-coded Status with no reason.
+                raise ApiError(500, "resourceVersion should not be set on objects to be created",
+                               reason="")
+            if taken:
                 raise ApiError(409, f'{rt.qualified} "{meta["name"]}" already exists',
                                reason="AlreadyExists", details={
-                                   "name": meta["name"], "group": rt.group,
-                                   "kind": rt.plural}) from exc
+                                   "name": meta["name"], "group": rt.group, "kind": rt.plural})
+            meta.pop("resourceVersion", None)
+            if dry_run:
+                return obj
+            try:
+                return copy_json(self._insert(obj, force=True))
+            except AlreadyExistsError as exc:  # pragma: no cover - checked under this lock
+                raise ApiError(409, str(exc), reason="AlreadyExists") from exc
 
     def delete_from_request(self, rt: ResourceType, namespace: str | None, name: str,
-                            options: dict[str, Any]) -> dict[str, Any]:
-        """DELETE honouring `preconditions` (uid, resourceVersion) and `dryRun`."""
+                            options: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """DELETE honouring `preconditions` (uid, resourceVersion); a dry run changes nothing
+        and answers what the real one would have."""
         pre = options.get("preconditions") or {}
         with self.lock:
             coll = self._collections.get((rt.group, rt.kind))
@@ -378,11 +409,13 @@ class Store:
                         f"Precondition failed: {label} in precondition: {wanted}, "
                         f"{label} in object meta: {meta.get(field_)}"), details={
                             "name": name, "group": rt.group, "kind": rt.plural})
-            if not options.get("dryRun"):
+            if not dry_run:
                 coll.remove(key)
                 self._next_rv()
                 self._changed((rt.group, rt.kind))
-        return {**obj, "apiVersion": rt.api_version}
+        if rt.returns_deleted_object:
+            return {**obj, "apiVersion": rt.api_version}
+        return deleted_status(rt, obj)
 
     # --- faults and hooks ---
     def add_fault(self, fault: Fault) -> Fault:
