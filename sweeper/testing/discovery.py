@@ -19,10 +19,17 @@ class NotServed(LookupError):
 def version_info(vap_versions: tuple[str, ...]) -> dict[str, Any]:
     """`/version`: the minor release that serves the configured VAP versions."""
     minor = "30" if "v1" in vap_versions else "28" if vap_versions else "27"
-    return {"major": "1", "minor": minor, "gitVersion": f"v1.{minor}.0",
-            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-            "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.22.0", "compiler": "gc",
-            "platform": "linux/amd64"}
+    return {
+        "major": "1",
+        "minor": minor,
+        "gitVersion": f"v1.{minor}.0",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2024-01-01T00:00:00Z",
+        "goVersion": "go1.22.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
 
 
 def group_types(types: list[ResourceType]) -> dict[str, list[ResourceType]]:
@@ -45,21 +52,33 @@ def root_paths(groups: dict[str, list[ResourceType]]) -> dict[str, Any]:
 
 def api_versions(server_address: str) -> dict[str, Any]:
     """`/api`: the core group's versions."""
-    return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-        {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    }
 
 
 def api_group_list(groups: dict[str, list[ResourceType]]) -> dict[str, Any]:
     """`/apis`: every served named group."""
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        api_group(group, types) for group, types in groups.items() if group != CORE]}
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [api_group(group, types) for group, types in groups.items() if group != CORE],
+    }
 
 
 def resource_entry(rt: ResourceType) -> dict[str, Any]:
     """One APIResource; empty shortNames/categories are left out (omitempty)."""
-    entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular,
-                             "namespaced": rt.namespaced, "kind": rt.kind,
-                             "verbs": list(rt.verbs)}
+    entry: dict[str, Any] = {
+        "name": rt.plural,
+        "singularName": rt.singular,
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": list(rt.verbs),
+    }
     if rt.short_names:
         entry["shortNames"] = list(rt.short_names)
     if rt.categories:
@@ -72,13 +91,17 @@ def resource_list(types: list[ResourceType], version: str) -> dict[str, Any]:
     resources = sorted((rt for rt in types if rt.version == version), key=lambda r: r.plural)
     if not resources:
         raise NotServed(version)
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": resources[0].api_version,
-            "resources": [resource_entry(rt) for rt in resources]}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": resources[0].api_version,
+        "resources": [resource_entry(rt) for rt in resources],
+    }
 
 
-def document(path: str, *, types: list[ResourceType], vap_versions: tuple[str, ...],
-             server_address: str) -> dict[str, Any]:
+def document(
+    path: str, *, types: list[ResourceType], vap_versions: tuple[str, ...], server_address: str
+) -> dict[str, Any]:
     """The discovery document at `path`; NotServed for a group or version nobody serves."""
     parts = [p for p in path.split("/") if p]
     groups = group_types(types)
