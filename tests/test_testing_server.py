@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -24,11 +25,20 @@ CT_CRD = "constrainttemplates.templates.gatekeeper.sh"
 FIXED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
+def connect(server: FakeApiServer, timeout: float = 2.0) -> http.client.HTTPConnection:
+    """A connection to the server that trusts only its CA (plain HTTP when TLS is off)."""
+    scheme, _, address = server.url.partition("://")
+    if scheme == "https":
+        return http.client.HTTPSConnection(address, timeout=timeout,
+                                           context=server.ssl_context())
+    return http.client.HTTPConnection(address, timeout=timeout)
+
+
 def call(server: FakeApiServer, method: str, path: str, body: Any = None, *,
          token: str | None = "test-token", timeout: float = 2.0,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
     """One HTTP request with http.client; (status, headers, parsed JSON body or plain text)."""
-    conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=timeout)
+    conn = connect(server, timeout)
     hdrs = dict(headers or {})
     if token:
         hdrs["Authorization"] = f"Bearer {token}"
@@ -210,21 +220,31 @@ def test_pages_cover_every_name_once_in_order(names: set[str], limit: int) -> No
 @pytest.mark.parametrize(("selector", "expected"), [
     ("app=x", ["one", "two"]),
     ("app==x,tier=web", ["one"]),
-    ("app!=x", ["four", "three"]),
-    ("tier", ["one", "three"]),
-    ("!tier", ["four", "two"]),
-    ("app in (x,y)", ["one", "three", "two"]),
-    ("app notin (x)", ["four", "three"]),
+    ("gatekeeper.sh/system=yes", ["three"]),
+    ("app=x,app=y", []),
+    ("tier=", ["two"]),
 ])
-def test_label_selectors(server: FakeApiServer, selector: str, expected: list[str]) -> None:
+def test_equality_label_selectors(server: FakeApiServer, selector: str,
+                                  expected: list[str]) -> None:
     server.create(binding("one", app="x", tier="web"))
-    server.create(binding("two", app="x"))
-    server.create(binding("three", app="y", tier="db"))
+    server.create(binding("two", app="x", tier=""))
+    server.create(binding("three", app="y", **{"gatekeeper.sh/system": "yes"}))
     server.create(binding("four"))
-    status, _, body = call(server, "GET", VAPB_PATH + "?labelSelector="
-                           + selector.replace(" ", "%20").replace("!", "%21"))
+    status, _, body = call(server, "GET", VAPB_PATH + "?labelSelector=" + quote(selector))
     assert status == 200
     assert [i["metadata"]["name"] for i in body["items"]] == expected
+
+
+@pytest.mark.parametrize("query", [
+    "labelSelector=" + quote("app!=x"), "labelSelector=" + quote("app in (x)"),
+    "labelSelector=" + quote("!tier"), "fieldSelector=" + quote("metadata.name=one"),
+])
+def test_selectors_nothing_uses_are_refused_not_ignored(server: FakeApiServer,
+                                                        query: str) -> None:
+    server.create(binding("one", app="x"))
+    status, _, body = call(server, "GET", f"{VAPB_PATH}?{query}")
+    assert (status, body["reason"]) == (400, "BadRequest")
+    assert "not supported" in body["message"] or "key=value" in body["message"]
 
 
 def test_label_selector_with_limit_pages_over_matches(server: FakeApiServer) -> None:
@@ -268,7 +288,11 @@ def test_delete_preconditions(server: FakeApiServer) -> None:
         body["message"])
     status, _, body = call(server, "DELETE", VAPB_PATH + "/x",
                            {"preconditions": {"uid": uid, "resourceVersion": rv}})
-    assert status == 200 and body["metadata"]["uid"] == uid
+    # The VAPB store does not set ReturnDeletedObject: a Status Success names the object.
+    assert status == 200 and body == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "details": {"name": "x", "group": ADM, "kind": "validatingadmissionpolicybindings",
+                    "uid": uid}}
     assert server.objects("ValidatingAdmissionPolicyBinding") == []
     assert call(server, "DELETE", VAPB_PATH + "/x")[0] == 404
     listed_rv = call(server, "GET", VAPB_PATH)[2]["metadata"]["resourceVersion"]
@@ -382,7 +406,7 @@ def test_delay_fault_times_out_client_then_serves(server: FakeApiServer) -> None
 
 def test_raw_body_fault(server: FakeApiServer) -> None:
     server.inject(path="bindings", body=b'{"items": [')
-    conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=2)
+    conn = connect(server)
     conn.request("GET", VAPB_PATH, headers={"Authorization": "Bearer test-token"})
     resp = conn.getresponse()
     assert (resp.status, resp.getheader("Content-Type"), resp.read()) == (
@@ -391,7 +415,7 @@ def test_raw_body_fault(server: FakeApiServer) -> None:
 
 
 def test_keep_alive_reuses_one_connection(server: FakeApiServer) -> None:
-    conn = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=2)
+    conn = connect(server)
     headers = {"Authorization": "Bearer test-token"}
     for _ in range(3):
         conn.request("GET", VAPB_PATH, headers=headers)
@@ -447,6 +471,9 @@ def test_official_kubernetes_client_list_and_delete(server: FakeApiServer, tmp_p
     gone = server.create(binding("gone"))
     cfg = client.Configuration()
     cfg.host, cfg.api_key, cfg.retries = server.url, {"authorization": "Bearer test-token"}, False
+    assert server.ca_pem is not None
+    (tmp_path / "ca.crt").write_bytes(server.ca_pem)
+    cfg.ssl_ca_cert = str(tmp_path / "ca.crt")
     with client.ApiClient(cfg) as api:
         custom = client.CustomObjectsApi(api)
         resp = custom.list_cluster_custom_object(
@@ -487,3 +514,137 @@ def test_unserved_group_or_version_is_a_plain_text_404_like_kube_apiserver(
     # A served group/version with an unknown resource or object: a JSON Status.
     status, _, body = call(server, "GET", "/apis/apiextensions.k8s.io/v1/nothing")
     assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound"
+
+
+# --- TLS, writes as kube-apiserver answers them, Deployments, discovery names ---
+def test_https_with_a_fresh_ca_and_a_0600_kubeconfig(server: FakeApiServer, tmp_path) -> None:
+    import base64
+    import os
+    import ssl
+
+    assert server.url.startswith("https://127.0.0.1:") and server.ca_pem is not None
+    path = server.write_kubeconfig(tmp_path / "kc")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    cluster = json.loads((tmp_path / "kc").read_text())["clusters"][0]["cluster"]
+    assert base64.b64decode(cluster["certificate-authority-data"]) == server.ca_pem
+    with FakeApiServer() as other:
+        assert other.ca_pem != server.ca_pem
+        with pytest.raises(ssl.SSLCertVerificationError):
+            conn = http.client.HTTPSConnection(server.url.partition("://")[2], timeout=2,
+                                               context=other.ssl_context())
+            conn.request("GET", "/version")
+    with FakeApiServer(tls=False) as plain:
+        assert plain.url.startswith("http://") and plain.ca_pem is None
+        assert call(plain, "GET", VAPB_PATH)[0] == 200
+
+
+def test_dry_run_delete_and_create_change_nothing(server: FakeApiServer) -> None:
+    obj = server.create(binding("x"))
+    for query, options in (("?dryRun=All", None), ("", {"dryRun": ["All"]})):
+        status, _, body = call(server, "DELETE", VAPB_PATH + "/x" + query, options)
+        assert status == 200 and body["status"] == "Success"
+        assert body["details"]["uid"] == obj["metadata"]["uid"]
+    assert server.get(f"{ADM}/v1", "ValidatingAdmissionPolicyBinding", "x") == obj
+    status, _, body = call(server, "POST", VAPB_PATH + "?dryRun=All", binding("y"))
+    assert status == 201 and body["metadata"]["uid"] and "resourceVersion" not in body["metadata"]
+    assert call(server, "POST", VAPB_PATH + "?dryRun=All", binding("x"))[0] == 409
+    status, _, body = call(server, "DELETE", VAPB_PATH + "/x?dryRun=Some")
+    assert (status, body["reason"]) == (422, "Invalid")
+    assert [o["metadata"]["name"] for o in server.objects("ValidatingAdmissionPolicyBinding")] == [
+        "x"]
+
+
+def test_create_fills_server_fields_like_kube_apiserver(server: FakeApiServer) -> None:
+    sent = {**binding("new"), "metadata": {"name": "new", "uid": "mine",
+                                           "creationTimestamp": "2001-01-01T00:00:00Z"}}
+    status, _, body = call(server, "POST", VAPB_PATH, sent)
+    assert status == 201 and body["metadata"]["uid"] not in ("mine", "")
+    assert body["metadata"]["creationTimestamp"] == "2024-05-06T07:08:09Z"
+    with_rv = {**binding("rv"), "metadata": {"name": "rv", "resourceVersion": "7"}}
+    status, _, body = call(server, "POST", VAPB_PATH, with_rv)
+    assert status == 500 and "reason" not in body
+    assert body["message"] == "resourceVersion should not be set on objects to be created"
+    status, _, body = call(server, "POST", VAPB_PATH, {**binding(""), "metadata": {}})
+    assert (status, body["reason"]) == (422, "Invalid")
+    assert body["details"]["causes"][0]["field"] == "metadata.name"
+    status, _, body = call(server, "POST", VAPB_PATH, binding("new"))
+    assert status == 409 and body["details"] == {
+        "name": "new", "group": ADM, "kind": "validatingadmissionpolicybindings"}
+    event = {"metadata": {"name": "e", "namespace": "elsewhere"}}
+    assert call(server, "POST", "/api/v1/namespaces/ops/events", event)[0] == 400
+
+
+def test_deployments_are_stored_listed_by_label_and_read(server: FakeApiServer) -> None:
+    from sweeper.testing import objects as make
+
+    server.create(make.gatekeeper_deployment())
+    server.create(make.gatekeeper_deployment("gatekeeper-audit"))
+    other = make.gatekeeper_deployment("unrelated", namespace="gatekeeper-system")
+    other["metadata"]["labels"] = {"app": "other"}
+    server.create(other)
+    path = "/apis/apps/v1/namespaces/gatekeeper-system/deployments"
+    listed = call(server, "GET", path + "?labelSelector=gatekeeper.sh%2Fsystem%3Dyes")[2]
+    assert listed["kind"] == "DeploymentList"
+    assert [i["metadata"]["name"] for i in listed["items"]] == [
+        "gatekeeper-audit", "gatekeeper-controller-manager"]
+    status, _, body = call(server, "GET", path + "/gatekeeper-audit")
+    assert status == 200 and body["spec"]["template"]["spec"]["containers"][0]["name"] == "manager"
+    assert call(server, "GET", "/apis/apps/v1/namespaces/other/deployments")[2]["items"] == []
+
+
+def test_discovery_carries_short_names_categories_and_verbs(server: FakeApiServer) -> None:
+    from sweeper.testing import objects as make
+
+    server.create(make.template_crd())
+    template = server.create(make.template("K8sFoo", short_names=["foo"]))
+    server.create(make.constraint_crd(template))
+    constraints = call(server, "GET", "/apis/constraints.gatekeeper.sh/v1beta1")[2]
+    assert constraints["resources"] == [{
+        "name": "k8sfoo", "singularName": "k8sfoo", "namespaced": False, "kind": "K8sFoo",
+        "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update",
+                  "watch"],
+        "shortNames": ["foo"], "categories": ["constraint", "constraints"]}]
+    templates = call(server, "GET", "/apis/templates.gatekeeper.sh/v1")[2]["resources"][0]
+    assert "shortNames" not in templates and "categories" not in templates
+    apiext = call(server, "GET", "/apis/apiextensions.k8s.io/v1")[2]["resources"][0]
+    assert (apiext["shortNames"], apiext["categories"]) == (["crd", "crds"], ["api-extensions"])
+    assert "/apis/apps/v1" in call(server, "GET", "/")[2]["paths"]
+    # kubectl asks for aggregated discovery first; the legacy document is its fallback.
+    aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    status, headers, body = call(server, "GET", "/apis",
+                                 headers={"Accept": aggregated + ",application/json"})
+    assert (status, headers["content-type"], body["kind"]) == (
+        200, "application/json", "APIGroupList")
+    assert call(server, "GET", "/openapi/v2")[0] == 404
+
+
+def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
+    import io
+    import os
+    import threading
+
+    from sweeper import demo
+    from helpers import sweep
+
+    stop, out = threading.Event(), io.StringIO()
+    kubeconfig = tmp_path / "demo.kubeconfig"
+    runner = threading.Thread(target=demo.serve, args=(kubeconfig,),
+                              kwargs={"out": out, "stop": stop}, daemon=True)
+    runner.start()
+    try:
+        for _ in range(500):
+            if "Ctrl-C" in out.getvalue():
+                break
+            threading.Event().wait(0.01)
+        text = out.getvalue()
+        assert f"sweeper sweep --kubeconfig {kubeconfig} --dry-run -o table" in text
+        assert "kubectl --kubeconfig" in text and "get constraints" in text
+        assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
+        # The default --min-age (5m) lets a sweep act: the sample is an hour old.
+        from datetime import timedelta
+        run = sweep(str(kubeconfig), now=datetime.now(UTC), min_age=timedelta(minutes=5))
+        assert run.exit_code == 0 and run.summary["deleted"] == 6
+    finally:
+        stop.set()
+        runner.join(timeout=5)
+    assert not runner.is_alive()

@@ -16,6 +16,7 @@ from typing import Any
 CORE = ""
 APIEXT = "apiextensions.k8s.io"
 ADMISSION = "admissionregistration.k8s.io"
+APPS = "apps"
 CRD_KEY = (APIEXT, "CustomResourceDefinition")
 VAP_STORAGE_VERSIONS = frozenset({"v1", "v1beta1", "v1alpha1"})
 
@@ -32,11 +33,15 @@ EXPIRED_MESSAGE = (
 
 def status_body(code: int, message: str, *, reason: str | None = None,
                 details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Kubernetes `Status` failure object."""
+    """A Kubernetes `Status` failure object; reason "" leaves it out (StatusReasonUnknown,
+    omitempty), as kube-apiserver does for errors that are no Status of their own."""
     body: dict[str, Any] = {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason or REASONS.get(code, "Unknown"), "code": code,
+        "message": message, "reason": REASONS.get(code, "Unknown") if reason is None else reason,
+        "code": code,
     }
+    if not body["reason"]:
+        del body["reason"]
     if details is not None:
         body["details"] = details
     return body
@@ -56,6 +61,14 @@ class AlreadyExistsError(ValueError):
     """create() of a name that is already stored."""
 
 
+# The verbs discovery lists: built-in stores (sorted), and the CRD handler's own order.
+BUILTIN_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update",
+                 "watch")
+CUSTOM_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update",
+                "watch")
+API_EXTENSIONS = ("api-extensions",)
+
+
 @dataclass(frozen=True)
 class ResourceType:
     """One served (group, version, plural)."""
@@ -66,6 +79,12 @@ class ResourceType:
     kind: str
     singular: str
     namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = BUILTIN_VERBS
+    # genericregistry.Store.ReturnDeletedObject: most stores answer a DELETE with a
+    # Status naming the object; a few (CRDs, through their finalizer) with the object.
+    returns_deleted_object: bool = False
 
     @property
     def api_version(self) -> str:
@@ -83,6 +102,14 @@ class ResourceType:
             "name": name, "group": self.group, "kind": self.plural})
 
 
+def deleted_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """The `Status` Success kube-apiserver answers a DELETE with (finalizeDelete)."""
+    meta = obj.get("metadata") or {}
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": meta.get("name"), "group": rt.group, "kind": rt.plural,
+                        "uid": meta.get("uid")}}
+
+
 def version_priority(version: str) -> tuple[int, int, int, str]:
     """Sort key of Kubernetes version priority: GA, then beta, then alpha, newest first."""
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
@@ -93,22 +120,30 @@ def version_priority(version: str) -> tuple[int, int, int, str]:
 
 
 def builtin_types(vap_versions: tuple[str, ...]) -> list[ResourceType]:
-    """Resource types served whatever is stored."""
+    """Resource types served whatever is stored, with the short names and categories their
+    kube-apiserver stores declare (ShortNamesProvider / CategoriesProvider)."""
     types = [
         ResourceType(APIEXT, "v1", "customresourcedefinitions", "CustomResourceDefinition",
-                     "customresourcedefinition", False),
-        ResourceType(CORE, "v1", "events", "Event", "event", True),
+                     "customresourcedefinition", False, ("crd", "crds"), API_EXTENSIONS,
+                     returns_deleted_object=True),
+        ResourceType(CORE, "v1", "events", "Event", "event", True, ("ev",)),
+        ResourceType(APPS, "v1", "deployments", "Deployment", "deployment", True,
+                     ("deploy",), ("all",)),
         ResourceType(ADMISSION, "v1", "mutatingwebhookconfigurations",
-                     "MutatingWebhookConfiguration", "mutatingwebhookconfiguration", False),
+                     "MutatingWebhookConfiguration", "mutatingwebhookconfiguration", False,
+                     categories=API_EXTENSIONS),
         ResourceType(ADMISSION, "v1", "validatingwebhookconfigurations",
-                     "ValidatingWebhookConfiguration", "validatingwebhookconfiguration", False),
+                     "ValidatingWebhookConfiguration", "validatingwebhookconfiguration", False,
+                     categories=API_EXTENSIONS),
     ]
     for v in vap_versions:
         types.append(ResourceType(ADMISSION, v, "validatingadmissionpolicies",
-                                  "ValidatingAdmissionPolicy", "validatingadmissionpolicy", False))
+                                  "ValidatingAdmissionPolicy", "validatingadmissionpolicy", False,
+                                  categories=API_EXTENSIONS))
         types.append(ResourceType(ADMISSION, v, "validatingadmissionpolicybindings",
                                   "ValidatingAdmissionPolicyBinding",
-                                  "validatingadmissionpolicybinding", False))
+                                  "validatingadmissionpolicybinding", False,
+                                  categories=API_EXTENSIONS))
     return types
 
 
@@ -120,67 +155,45 @@ def crd_types(crd: dict[str, Any]) -> tuple[list[ResourceType], set[str]]:
         group, plural, kind = spec["group"], names["plural"], names["kind"]
         namespaced = spec.get("scope", "Namespaced") == "Namespaced"
         singular = names.get("singular") or kind.lower()
+        short_names = tuple(names.get("shortNames") or ())
+        categories = tuple(names.get("categories") or ())
         versions = spec["versions"]
-        served = [ResourceType(group, v["name"], plural, kind, singular, namespaced)
+        served = [ResourceType(group, v["name"], plural, kind, singular, namespaced,
+                               short_names, categories, CUSTOM_VERBS)
                   for v in versions if v.get("served", True)]
         return served, {v["name"] for v in versions}
     except (KeyError, TypeError, AttributeError):
         return [], set()
 
 
-_KEY = r"[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?"
-_VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_TERM_NOT = re.compile(rf"\s*!\s*({_KEY})\s*")
-_TERM_SET = re.compile(rf"\s*({_KEY})\s+(in|notin)\s+\(([^)]*)\)\s*")
-_TERM_EQ = re.compile(rf"\s*({_KEY})\s*(==|=|!=)\s*({_VALUE})\s*")
-_TERM_HAS = re.compile(rf"\s*({_KEY})\s*")
+_SELECTOR_TERM = re.compile(
+    r"\s*([A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?)\s*==?\s*"
+    r"((?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)\s*")
 
 Selector = Callable[[dict[str, Any]], bool]
 
 
 def parse_label_selector(expr: str) -> Selector | None:
-    """Compile a label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (..)`)."""
+    """Compile an equality label selector (`k=v`, `k==v`, comma-joined: all must hold).
+
+    The sweeper lists with `gatekeeper.sh/constraint=yes` and `gatekeeper.sh/system=yes`;
+    other selector forms are refused (ValueError) rather than half-served."""
     if not expr.strip():
         return None
-    tests: list[Callable[[dict[str, str]], bool]] = []
-    for term in re.split(r",(?![^(]*\))", expr):
-        if m := _TERM_NOT.fullmatch(term):
-            tests.append(lambda lb, k=m[1]: k not in lb)
-        elif m := _TERM_SET.fullmatch(term):
-            values = {v.strip() for v in m[3].split(",")}
-            if m[2] == "in":
-                tests.append(lambda lb, k=m[1], vs=values: lb.get(k) in vs)
-            else:
-                tests.append(lambda lb, k=m[1], vs=values: lb.get(k) not in vs)
-        elif m := _TERM_EQ.fullmatch(term):
-            if m[2] == "!=":
-                tests.append(lambda lb, k=m[1], v=m[3]: lb.get(k) != v)
-            else:
-                tests.append(lambda lb, k=m[1], v=m[3]: lb.get(k) == v)
-        elif m := _TERM_HAS.fullmatch(term):
-            tests.append(lambda lb, k=m[1]: k in lb)
-        else:
-            raise ValueError(f"unable to parse requirement: {term!r}")
+    wanted: dict[str, str] = {}
+    for term in expr.split(","):
+        m = _SELECTOR_TERM.fullmatch(term)
+        if m is None:
+            raise ValueError(f"unable to parse requirement: {term!r} (the fake API server "
+                             "serves key=value label selectors only)")
+        if wanted.get(m[1], m[2]) != m[2]:
+            return lambda obj: False
+        wanted[m[1]] = m[2]
 
     def select(obj: dict[str, Any]) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        return all(test(labels) for test in tests)
+        return all(labels.get(k) == v for k, v in wanted.items())
     return select
-
-
-def parse_field_selector(expr: str) -> Selector | None:
-    """Compile a field selector on `metadata.name` / `metadata.namespace` (=, ==, !=)."""
-    if not expr.strip():
-        return None
-    tests: list[Selector] = []
-    for term in expr.split(","):
-        m = re.fullmatch(r"\s*metadata\.(name|namespace)\s*(==|=|!=)\s*([^,]*?)\s*", term)
-        if m is None:
-            raise ValueError(f"field label not supported: {term!r}")
-        field_, negate, value = m[1], m[2] == "!=", m[3]
-        tests.append(lambda o, f=field_, n=negate, v=value:
-                     ((o.get("metadata") or {}).get(f, "") == v) != n)
-    return lambda obj: all(test(obj) for test in tests)
 
 
 def copy_json(obj: Any) -> Any:

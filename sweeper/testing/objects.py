@@ -83,9 +83,10 @@ def _kind_of(template: dict) -> str:
 
 def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bool | None = None,
              targets: int = 1, annotations: dict | None = None, uid: str | None = None,
-             created: str | None = None,
+             created: str | None = None, short_names: list[str] | None = None,
              api_version: str = f"{gk.TEMPLATES_GROUP}/v1") -> dict:
-    """A ConstraintTemplate named lower(kind) with a CEL and/or a Rego code entry per target."""
+    """A ConstraintTemplate named lower(kind) with a CEL and/or a Rego code entry per target;
+    `short_names` go to spec.crd.spec.names.shortNames (copied onto the constraint CRD)."""
     code: list[dict[str, Any]] = []
     if cel:
         source: dict[str, Any] = {"validations": _CEL_VALIDATIONS}
@@ -99,13 +100,16 @@ def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bo
          "code": deepcopy(code)}
         for i in range(targets)
     ]
+    names: dict[str, Any] = {"kind": kind}
+    if short_names:
+        names["shortNames"] = list(short_names)
     return deepcopy({
         "apiVersion": api_version,
         "kind": gk.TEMPLATE_KIND,
         "metadata": _metadata(gk.template_name_for_kind(kind), uid=uid, created=created,
                               annotations=annotations),
         "spec": {
-            "crd": {"spec": {"names": {"kind": kind},
+            "crd": {"spec": {"names": names,
                              "validation": {"openAPIV3Schema": _PARAMETERS_SCHEMA}}},
             "targets": target_list,
         },
@@ -113,7 +117,8 @@ def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bo
 
 
 def template_crd() -> dict:
-    """The CRD constrainttemplates.templates.gatekeeper.sh that installing Gatekeeper creates."""
+    """The CRD constrainttemplates.templates.gatekeeper.sh that installing Gatekeeper creates
+    (its manifest declares no shortNames and no categories)."""
     versions = [
         {"name": version, "served": True, "storage": version == "v1",
          "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
@@ -134,9 +139,17 @@ def template_crd() -> dict:
 
 
 def constraint_crd(template: dict) -> dict:
-    """The constraint CRD Gatekeeper creates for a stored template (needs its uid)."""
+    """The constraint CRD Gatekeeper creates for a stored template (needs its uid): names as
+    frameworks' crds.CreateCRD sets them (categories constraint/constraints, the template's
+    shortNames)."""
     kind = _kind_of(template)
     plural = kind.lower()
+    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural,
+                             "singular": plural}
+    short_names = template["spec"]["crd"]["spec"]["names"].get("shortNames")
+    if short_names:
+        names["shortNames"] = list(short_names)
+    names["categories"] = ["constraint", "constraints"]
     versions = [
         {"name": version, "served": True, "storage": version == "v1beta1",
          "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
@@ -153,8 +166,7 @@ def constraint_crd(template: dict) -> dict:
         },
         "spec": {
             "group": gk.CONSTRAINTS_GROUP,
-            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural,
-                      "singular": plural, "categories": ["constraint", "constraints"]},
+            "names": names,
             "scope": "Cluster",
             "versions": versions,
         },
@@ -247,6 +259,34 @@ def binding(constraint: dict, *, legacy: bool = False, owned: bool = True,
             "paramRef": {"name": name, "parameterNotFoundAction": "Allow"},
             "matchResources": {},
             "validationActions": [action],
+        },
+    }
+
+
+def gatekeeper_deployment(name: str = "gatekeeper-controller-manager", *,
+                          namespace: str = "gatekeeper-system", version: str = "v3.20.1",
+                          args: list[str] | None = None, replicas: int = 1) -> dict:
+    """A Deployment shaped like the ones Gatekeeper's Helm chart installs (label
+    gatekeeper.sh/system: "yes", one `manager` container); `args` default to a webhook-only
+    manager (`--operation=webhook`: no generate operation)."""
+    labels = {"gatekeeper.sh/system": "yes", "app": "gatekeeper",
+              "app.kubernetes.io/version": version.lstrip("v"),
+              "helm.sh/chart": f"gatekeeper-{version.lstrip('v')}"}
+    if args is None:
+        args = ["--port=8443", "--logtostderr", "--operation=webhook"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"gatekeeper.sh/system": "yes"}},
+            "template": {
+                "metadata": {"labels": {"gatekeeper.sh/system": "yes"}},
+                "spec": {"containers": [{
+                    "name": "manager", "args": list(args),
+                    "image": f"openpolicyagent/gatekeeper:{version}"}]},
+            },
         },
     }
 

@@ -9,10 +9,12 @@ races. It listens on 127.0.0.1 only, and never talks to anything else. Stdlib on
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import socket
+import ssl
 import threading
 import traceback
 from collections.abc import Callable
@@ -21,20 +23,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sweeper.testing import discovery
 from sweeper.testing.api import (
-    CORE,
     ApiError,
-    PathInfo,
     RecordedRequest,
-    ResourceType,
-    api_group,
     builtin_types,
     parse_path,
     status_body,
 )
 from sweeper.testing.store import Fault, Hook, Store
+from sweeper.testing.tls import TlsMaterial, generate_tls
 
-_VERBS = ["create", "delete", "get", "list"]
+_HANDSHAKE_TIMEOUT = 10.0
 
 
 def _utcnow() -> datetime:
@@ -45,11 +45,30 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, fake: FakeApiServer) -> None:
+    def __init__(self, fake: FakeApiServer, context: ssl.SSLContext | None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
+        self.context = context
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection; with TLS, its handshake runs here, in the connection's own
+        thread, so a slow or failing client never holds up the accept loop."""
+        if self.context is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            request.settimeout(_HANDSHAKE_TIMEOUT)
+            secure = self.context.wrap_socket(request, server_side=True)
+            secure.settimeout(None)
+        except (OSError, ssl.SSLError):
+            return  # a client that does not trust the CA hangs up mid-handshake: normal here
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                secure.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts, dropped faults) are normal here: stay quiet."""
@@ -154,10 +173,12 @@ class FakeApiServer:
 
     def __init__(self, *, vap_versions: tuple[str, ...] = ("v1", "v1beta1"),
                  clock: Callable[[], datetime] | None = None,
-                 token: str | None = "test-token") -> None:
+                 token: str | None = "test-token", tls: bool = True) -> None:
         self.vap_versions = tuple(vap_versions)
         self.token = token
+        self.tls = tls
         self.url = ""
+        self._tls: TlsMaterial | None = None
         self.requests: list[RecordedRequest] = []
         self._store = Store(vap_versions=self.vap_versions, clock=clock or _utcnow)
         self._httpd: _HTTPServer | None = None
@@ -168,8 +189,13 @@ class FakeApiServer:
         """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
         if self._httpd is not None:
             raise RuntimeError("FakeApiServer already started")
-        self._httpd = _HTTPServer(self)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        context = None
+        if self.tls:
+            self._tls = generate_tls()
+            context = self._tls.server_context()
+        self._httpd = _HTTPServer(self, context)
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.02},
                                         name=f"fake-apiserver-{self.url}", daemon=True)
@@ -198,18 +224,33 @@ class FakeApiServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def ca_pem(self) -> bytes | None:
+        """PEM of the CA that signed this server's certificate (None over plain HTTP)."""
+        return self._tls.ca_pem if self._tls is not None else None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client context that trusts this server's CA (None over plain HTTP)."""
+        return self._tls.client_context() if self._tls is not None else None
+
     def write_kubeconfig(self, path: str | os.PathLike[str], *, context: str = "fake",
                          token: str | None = None) -> str:
-        """Write a kubeconfig (JSON, valid YAML) pointing at this server; returns the path."""
+        """Write a kubeconfig (JSON, valid YAML) pointing at this server, trusting its CA and
+        carrying its bearer token; mode 0600 (it holds a credential); returns the path."""
         token = token if token is not None else self.token
+        cluster: dict[str, Any] = {"server": self.url}
+        if self._tls is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self._tls.ca_pem).decode()
         config = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "clusters": [{"name": context, "cluster": cluster}],
             "users": [{"name": context, "user": {"token": token} if token else {}}],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
             "current-context": context,
         }
-        with open(path, "w", encoding="utf-8") as fh:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # O_CREAT's mode applies to new files only
+        with open(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, indent=2)
         return os.fspath(path)
 
@@ -278,7 +319,12 @@ class FakeApiServer:
             if method != "GET":
                 raise ApiError(405, "the server does not allow this method on the requested "
                                     "resource")
-            return 200, self._discovery(path, info)
+            try:
+                return 200, discovery.document(
+                    path, types=self._store.served_types(), vap_versions=self.vap_versions,
+                    server_address=self.url.partition("://")[2])
+            except discovery.NotServed:
+                raise GroupVersionNotServed from None
         served = {(rt.group, rt.version) for rt in self._store.served_types()}
         if (info.group or "", info.version or "") not in served:
             raise GroupVersionNotServed
@@ -293,51 +339,34 @@ class FakeApiServer:
         if info.name is None and method == "GET":
             return 200, self._store.list(rt, info.namespace, query)
         if info.name is None and method == "POST":
-            return 201, self._store.create_from_request(
-                rt, info.namespace, _json(body), dry_run=query.get("dryRun") == "All")
+            dry_run = _dry_run(query.get("dryRun"), None, "CreateOptions")
+            return 201, self._store.create_from_request(rt, info.namespace, _json(body),
+                                                        dry_run=dry_run)
         if info.name is not None and method == "GET":
             return 200, self._store.read(rt, info.namespace, info.name)
         if info.name is not None and method == "DELETE":
             options = _json(body) if body.strip() else {}
             if not isinstance(options, dict):
                 raise ApiError(400, "DeleteOptions must be a JSON object")
-            return 200, self._store.delete_from_request(rt, info.namespace, info.name, options)
+            dry_run = _dry_run(query.get("dryRun"), options.get("dryRun"), "DeleteOptions")
+            return 200, self._store.delete_from_request(rt, info.namespace, info.name, options,
+                                                        dry_run=dry_run)
         raise ApiError(405, "the server does not allow this method on the requested resource")
 
-    def _groups(self) -> dict[str, list[ResourceType]]:
-        groups: dict[str, list[ResourceType]] = {}
-        for rt in self._store.served_types():
-            groups.setdefault(rt.group, []).append(rt)
-        return groups
 
-    def _discovery(self, path: str, info: PathInfo) -> dict[str, Any]:
-        groups = self._groups()
-        if info.group is None and path.strip("/") == "version":
-            minor = "30" if "v1" in self.vap_versions else "28" if self.vap_versions else "27"
-            return {"major": "1", "minor": minor, "gitVersion": f"v1.{minor}.0",
-                    "platform": "linux/amd64", "goVersion": "go1.22.0"}
-        if info.group is None and path.strip("/") in ("", "apis"):
-            if path.strip("/") == "":
-                return {"paths": ["/api", "/api/v1", "/apis", "/version"]}
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                api_group(g, types) for g, types in groups.items() if g != CORE]}
-        if info.group is None or info.group not in groups:
-            raise GroupVersionNotServed
-        types = groups[info.group]
-        if info.version is None:
-            if info.group == CORE:
-                return {"kind": "APIVersions", "versions": ["v1"],
-                        "serverAddressByClientCIDRs": [
-                            {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url[7:]}]}
-            return api_group(info.group, types)
-        resources = [rt for rt in types if rt.version == info.version]
-        if not resources:
-            raise GroupVersionNotServed
-        return {"kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": resources[0].api_version, "resources": [
-                    {"name": rt.plural, "singularName": rt.singular,
-                     "namespaced": rt.namespaced, "kind": rt.kind, "verbs": list(_VERBS)}
-                    for rt in sorted(resources, key=lambda r: r.plural)]}
+def _dry_run(in_query: str | None, in_body: Any, options_kind: str) -> bool:
+    """Whether a write is a dry run: `dryRun=All` in the query (kubectl, client-go) or
+    `dryRun: ["All"]` in the options body; any other value is a 422 as kube-apiserver
+    validates it (only "All" exists)."""
+    values = ([in_query] if in_query else []) + (
+        list(in_body) if isinstance(in_body, list) else [in_body] if in_body else [])
+    for value in values:
+        if value != "All":
+            raise ApiError(422, f'{options_kind}.meta.k8s.io "" is invalid: dryRun: '
+                                f'Unsupported value: "{value}": supported values: "All"',
+                           reason="Invalid", details={"group": "meta.k8s.io",
+                                                      "kind": options_kind})
+    return bool(values)
 
 
 def _json(body: bytes) -> Any:

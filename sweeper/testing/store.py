@@ -16,7 +16,6 @@ import threading
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,54 +30,10 @@ from sweeper.testing.api import (
     builtin_types,
     copy_json,
     crd_types,
-    parse_field_selector,
+    deleted_status,
     parse_label_selector,
 )
-
-
-class Fault:
-    """An injected misbehaviour; `hits` counts the requests it applied to."""
-
-    def __init__(self, *, method: str, path: str, query: str | None, status: int | None,
-                 retry_after: str | None, body: bytes | None, drop: bool, delay: float,
-                 times: int | None, owner: Store) -> None:
-        self.method, self.path, self.query = method.upper(), path, query
-        self.status, self.retry_after, self.body = status, retry_after, body
-        self.drop, self.delay, self.times = drop, delay, times
-        self.hits = 0
-        self._path_re = re.compile(path)
-        self._query_re = re.compile(query) if query is not None else None
-        self._owner = owner
-
-    def matches(self, method: str, path: str, raw_query: str) -> bool:
-        """Whether a request is one this fault is aimed at (ignoring `times`)."""
-        return ((self.method == "*" or self.method == method.upper())
-                and self._path_re.search(path) is not None
-                and (self._query_re is None or self._query_re.search(raw_query) is not None))
-
-    @property
-    def exhausted(self) -> bool:
-        """No applications left."""
-        return self.times is not None and self.hits >= self.times
-
-    def remove(self) -> None:
-        """Stop applying this fault."""
-        self._owner.remove_fault(self)
-
-    def __repr__(self) -> str:
-        return (f"Fault(method={self.method!r}, path={self.path!r}, status={self.status}, "
-                f"drop={self.drop}, delay={self.delay}, times={self.times}, hits={self.hits})")
-
-
-@dataclass
-class Hook:
-    """An action run before a matching request is served."""
-
-    method: str
-    path: str
-    action: Callable[[Any], None]
-    times: int | None
-    hits: int = 0
+from sweeper.testing.faults import Fault, Hook
 
 
 class Collection:
@@ -193,8 +148,7 @@ class Store:
             meta.setdefault("namespace", "default")
         return (group, kind), object_key(namespaced, meta.get("namespace"), meta["name"])
 
-    def _insert(self, obj: dict[str, Any], *, force: bool,
-                dry_run: bool = False) -> dict[str, Any]:
+    def _insert(self, obj: dict[str, Any], *, force: bool) -> dict[str, Any]:
         coll_key, key = self._locate(obj, force)
         coll = self._collections.setdefault(coll_key, Collection())
         if key in coll.items:
@@ -205,8 +159,6 @@ class Store:
         if not meta.get("creationTimestamp"):
             meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime(
                 "%Y-%m-%dT%H:%M:%SZ")
-        if dry_run:  # like kube-apiserver's dryRun=All: answered as created, nothing stored
-            return obj
         meta["resourceVersion"] = self._next_rv()
         coll.put(key, obj)
         self._changed(coll_key)
@@ -296,16 +248,18 @@ class Store:
 
     def list(self, rt: ResourceType, namespace: str | None,
              query: dict[str, str]) -> dict[str, Any]:
-        """One page of a LIST, like kube-apiserver (limit, continue, label/field selectors)."""
+        """One page of a LIST, like kube-apiserver (limit, continue, equality label selector)."""
+        if query.get("fieldSelector"):
+            # Nothing the fake serves lists by field; refusing beats silently ignoring it.
+            raise ApiError(400, "field selectors are not supported by the fake API server")
         try:
             limit = int(query.get("limit") or 0)
             labels = parse_label_selector(query.get("labelSelector", ""))
-            fields = parse_field_selector(query.get("fieldSelector", ""))
         except ValueError as exc:
             raise ApiError(400, str(exc)) from exc
         if limit < 0:
             raise ApiError(400, "limit must not be negative")
-        tests = [t for t in (labels, fields) if t is not None]
+        tests = [labels] if labels is not None else []
         with self.lock:
             list_rv, start = self._rv, None
             if query.get("continue"):
@@ -340,31 +294,60 @@ class Store:
             raise rt.not_found(name)
         return {**obj, "apiVersion": rt.api_version}
 
-    def create_from_request(self, rt: ResourceType, namespace: str | None,
-                            obj: Any, *, dry_run: bool = False) -> dict[str, Any]:
-        """POST of an object to a collection (``dryRun=All``: stores nothing); 400/409/422."""
+    def create_from_request(self, rt: ResourceType, namespace: str | None, obj: Any, *,
+                            dry_run: bool = False) -> dict[str, Any]:
+        """POST of an object to a collection, in kube-apiserver's order: decode (400), fill
+        the system fields (rest.BeforeCreate: uid and creationTimestamp always new), validate
+        (422), then storage (a set resourceVersion is a plain 500, a taken name 409)."""
         if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
             raise ApiError(400, "the request body must be a JSON object")
         meta = obj.setdefault("metadata", {})
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if rt.namespaced:
+            if meta.get("namespace") not in (None, "", namespace):
+                raise ApiError(400, "the namespace of the provided object does not match "
+                                    "the namespace sent on the request")
             meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for server_owned in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(server_owned, None)
         if not meta.get("name"):
-            raise ApiError(422, f"{rt.kind} is invalid: metadata.name: Required value")
+            required = "Required value: name or generateName is required"
+            qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+            raise ApiError(422, f'{qualified_kind} "" is invalid: metadata.name: {required}',
+                           reason="Invalid", details={"group": rt.group, "kind": rt.kind,
+                           "causes": [{"reason": "FieldValueRequired",
+                                       "message": required, "field": "metadata.name"}]})
         with self.lock:
-            try:
-                return self._insert(obj, force=True, dry_run=dry_run)
-            except AlreadyExistsError as exc:
+            coll = self._collections.get((rt.group, rt.kind))
+            taken = coll is not None and object_key(
+                rt.namespaced, namespace, meta["name"]) in coll.items
+            if meta.get("resourceVersion") and not dry_run:
+                # storage.ErrResourceVersionSetOnCreate is no Status error: the handler
+                # answers it as an InternalError-coded Status with no reason.
+                raise ApiError(500, "resourceVersion should not be set on objects to be created",
+                               reason="")
+            if taken:
                 raise ApiError(409, f'{rt.qualified} "{meta["name"]}" already exists',
                                reason="AlreadyExists", details={
-                                   "name": meta["name"], "group": rt.group,
-                                   "kind": rt.plural}) from exc
+                                   "name": meta["name"], "group": rt.group, "kind": rt.plural})
+            meta.pop("resourceVersion", None)
+            if dry_run:
+                return obj
+            try:
+                return copy_json(self._insert(obj, force=True))
+            except AlreadyExistsError as exc:  # pragma: no cover - checked under this lock
+                raise ApiError(409, str(exc), reason="AlreadyExists") from exc
 
     def delete_from_request(self, rt: ResourceType, namespace: str | None, name: str,
-                            options: dict[str, Any]) -> dict[str, Any]:
-        """DELETE honouring `preconditions` (uid, resourceVersion) and `dryRun`."""
+                            options: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """DELETE honouring `preconditions` (uid, resourceVersion); a dry run changes nothing
+        and answers what the real one would have."""
         pre = options.get("preconditions") or {}
         with self.lock:
             coll = self._collections.get((rt.group, rt.kind))
@@ -381,11 +364,13 @@ class Store:
                         f"Precondition failed: {label} in precondition: {wanted}, "
                         f"{label} in object meta: {meta.get(field_)}"), details={
                             "name": name, "group": rt.group, "kind": rt.plural})
-            if not options.get("dryRun"):
+            if not dry_run:
                 coll.remove(key)
                 self._next_rv()
                 self._changed((rt.group, rt.kind))
-        return {**obj, "apiVersion": rt.api_version}
+        if rt.returns_deleted_object:
+            return {**obj, "apiVersion": rt.api_version}
+        return deleted_status(rt, obj)
 
     # --- faults and hooks ---
     def add_fault(self, fault: Fault) -> Fault:
