@@ -623,8 +623,9 @@ def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
     import os
     import threading
 
-    from sweeper import demo
     from helpers import sweep
+
+    from sweeper import demo
 
     stop, out = threading.Event(), io.StringIO()
     kubeconfig = tmp_path / "demo.kubeconfig"
