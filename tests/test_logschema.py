@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -107,15 +108,37 @@ def test_a_line_off_the_schema_fails(line: dict[str, Any], needle: str) -> None:
 # --- the LogQL recipes, read against the lines of real sweeps ---------------------------------
 
 
+LOKI_RULES = DOC.parent / "alerts" / "loki-rules.yaml"
+DASHBOARD = DOC.parent / "dashboard.json"
+# The dashboard's Grafana variables, as Grafana would expand them ("All" is .*).
+GRAFANA_VARIABLES = {"$cluster": ".*", "$__auto": "5m", "$__range": "1d"}
+
+
 def recipes() -> list[str]:
-    """Every LogQL expression of the doc: the logql blocks and the alert rules' expr."""
+    """Every LogQL expression that ships: the doc's logql blocks and alert rules, the Loki
+    rule file, and the dashboard's Loki queries."""
     text = doc_text()
     found = re.findall(r"```logql\n(.*?)```", text, flags=re.S)
-    for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S):
+    blocks = [*re.findall(r"```yaml\n(.*?)```", text, flags=re.S), LOKI_RULES.read_text()]
+    for block in blocks:
         for document in yaml.safe_load_all(block):  # every YAML block must parse
             if isinstance(document, dict) and "groups" in document:
                 found += [rule["expr"] for g in document["groups"] for rule in g["rules"]]
+    for panel in json.loads(DASHBOARD.read_text())["panels"]:
+        if panel["datasource"]["type"] == "loki":
+            for target in panel["targets"]:
+                query = target["expr"]
+                for variable, value in GRAFANA_VARIABLES.items():
+                    query = query.replace(variable, value)
+                found.append(query)
     return [recipe.strip() for recipe in found]
+
+
+def extracted_fields(recipe: str) -> set[str]:
+    """The fields ``| json a, b`` stages extract; a bare ``| json`` fails the check."""
+    stages = re.findall(r"\|\s*json\b([^|]*)", recipe)
+    assert all(stage.strip() for stage in stages), "| json names the fields it extracts"
+    return {f.strip() for stage in stages for f in stage.split(",")}
 
 
 def loki_value(value: Any) -> str:
@@ -171,6 +194,7 @@ def test_each_recipe_uses_fields_and_values_that_real_lines_have(
     assert {line["event"] for line in matching} == events, "each event occurs in real lines"
 
     filters = re.findall(r'\|\s*([a-z_]+)\s*(!=|=~|!~|==|=|>=|<=|>|<)\s*"([^"]*)"', pipeline)
+    filters = [f for f in filters if not f[0].startswith("__")]  # __error__: Loki's own
     for name, op, value in filters:
         values = {loki_value(line[name]) for line in matching if name in line}
         assert values, f"no real line has {name!r}"
@@ -187,3 +211,8 @@ def test_each_recipe_uses_fields_and_values_that_real_lines_have(
         assert any(name in line for line in matching), f"no real {events} line has {name!r}"
     for name in re.findall(r"\bunwrap ([a-z_]+)", pipeline):
         assert all(isinstance(line[name], int) for line in matching), "unwrap needs numbers"
+    # A field not extracted by `| json a, b` is silently empty: every one used is extracted.
+    used = fields | {name for name, _, _ in filters} | {"event"}
+    assert used <= extracted_fields(pipeline), f"not extracted: {used - extracted_fields(pipeline)}"
+    unwraps = re.findall(r"\bunwrap [a-z_]+\s*(\|\s*__error__\s*=\s*\"\")?", pipeline)
+    assert all(unwraps), 'every unwrap is followed by | __error__=""'

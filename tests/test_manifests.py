@@ -123,7 +123,13 @@ def test_oneshot_is_the_cronjob_pod_as_a_dry_run() -> None:
 
 def test_role_binding_names_the_service_account_and_role() -> None:
     base = ROOT / "cronjob"
-    namespace = load(base / "kustomization.yaml")["namespace"]
+    # The base sets its namespace with a NamespaceTransformer (unsetOnly: the observer Role
+    # keeps gatekeeper-system), not with `namespace:`.
+    (transformer,) = [
+        yaml.safe_load(text) for text in load(base / "kustomization.yaml")["transformers"]
+    ]
+    assert transformer["kind"] == "NamespaceTransformer" and transformer["unsetOnly"] is True
+    namespace = transformer["metadata"]["namespace"]
     binding = load(base / "clusterrolebinding.yaml")
     assert binding["roleRef"]["name"] == load(base / "clusterrole.yaml")["metadata"]["name"]
     account = load(base / "serviceaccount.yaml")["metadata"]["name"]
@@ -142,3 +148,16 @@ def test_dockerfile_runs_the_sweep_as_non_root_with_this_version() -> None:
     assert 'CMD ["sweep"]' in lines
     bases = {line.split()[1] for line in lines if line.startswith("FROM ")}
     assert bases == {"${PYTHON_IMAGE}"}  # one base for both stages: the venv needs it
+
+
+def test_base_puts_everything_in_its_namespace_but_the_observer_role() -> None:
+    from rendering import kustomize
+
+    for obj in kustomize(ROOT / "cronjob"):
+        namespace = obj["metadata"].get("namespace")
+        if obj["kind"] in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+            assert namespace is None
+        elif obj["kind"] in ("Role", "RoleBinding"):
+            assert namespace == "gatekeeper-system", obj["metadata"]["name"]
+        else:
+            assert namespace == "gatekeeper-sweeper", obj["kind"]

@@ -27,9 +27,9 @@ CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 Permission = tuple[str, str, str]  # (verb, apiGroup, resource)
 
 
-def granted() -> set[Permission]:
+def granted(role: dict[str, Any] | None = None) -> set[Permission]:
     """Every (verb, group, resource) the ClusterRole's rules grant, expanded."""
-    role = yaml.safe_load(CLUSTER_ROLE.read_text())
+    role = role or yaml.safe_load(CLUSTER_ROLE.read_text())
     assert role["kind"] == "ClusterRole"
     permissions = set()
     for rule in role["rules"]:
@@ -156,3 +156,32 @@ def test_events_role_grants_exactly_what_events_send(tmp_path: Path) -> None:
         namespaces = {r.namespace for r in server.requests if r.resource == "events"}
     assert beyond_cluster_role == granted_here == {("create", "", "events")}
     assert namespaces == {"gatekeeper-sweeper"}
+
+
+def test_the_charts_cluster_role_grants_the_same(tmp_path: Path) -> None:
+    """The Helm chart's ClusterRole, rendered by Helm, grants exactly what the one above does."""
+    from rendering import FULL_VALUES, one, render_chart
+
+    for values in ({}, FULL_VALUES):
+        assert granted(one(render_chart(values), "ClusterRole")) == granted()
+
+
+OBSERVER_ROLE = CLUSTER_ROLE.parent / "gatekeeper-observer-role.yaml"
+
+
+def test_observer_role_reads_only_gatekeepers_deployments() -> None:
+    """Observing Gatekeeper adds get/list on Deployments in its namespace, nothing else."""
+    role, binding = yaml.safe_load_all(OBSERVER_ROLE.read_text())
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-system"
+    assert role["rules"] == [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}
+    ]
+    assert binding["metadata"]["namespace"] == "gatekeeper-system"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "gatekeeper-sweeper", "namespace": "gatekeeper-sweeper"}
+    ]
