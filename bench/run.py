@@ -177,7 +177,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     import urllib3
     from kubernetes.client import ApiClient
 
-    from sweeper import cli
+    from sweeper import cli, options
     from sweeper.gather import discover_vap_version, gather
     from sweeper.kube import KubeClient
     from sweeper.kubeconfig import load_configuration
@@ -186,7 +186,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     from sweeper.sweep import _no_cyclic_gc
 
     ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])
-    settings = cli.build_settings(ctx.params)
+    settings = options.build_settings(ctx.params)
     client = KubeClient(ApiClient(load_configuration(settings.access)), access=settings.access)
     started = time.perf_counter()
     inventory = gather(client, vap_version=discover_vap_version(client) or "v1")

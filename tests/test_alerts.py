@@ -108,15 +108,9 @@ def _sample_metrics() -> list[tuple[str, str, dict[str, str], float]]:
     from datetime import UTC, datetime
 
     from sweeper.notices import SweepEnd
-    from sweeper.reasons import DELETE_REASONS
+    from sweeper.summary import Summary
 
-    summary: dict[str, Any] = {"duration_ms": 1, "exit_code": 0}
-    for key in ("deleted", "would_delete", "failed", "undecided"):
-        summary[key] = 0
-    for kind in ("bindings", "policies", "templates", "constraints"):
-        summary[f"listed_{kind}"] = 0
-    for reason in DELETE_REASONS:
-        summary[f"candidates_{reason.value.replace('-', '_')}"] = 0
+    summary = Summary(exit_code=0, dry_run=False, duration_ms=1)
     end = SweepEnd(summary=summary, outcomes=(), finished=datetime.now(UTC), cluster=None)
     return metric_samples(end)
 

@@ -27,7 +27,7 @@ from rendering import (
     render_chart,
 )
 
-from sweeper import __version__, cli
+from sweeper import __version__, cli, options
 
 OLDEST = "1.28.0"  # the oldest Kubernetes with ValidatingAdmissionPolicy
 # Options that make no sense in a pod: it uses its in-cluster service account.
@@ -232,7 +232,7 @@ def test_the_sweeper_reads_what_the_chart_sets(monkeypatch: pytest.MonkeyPatch) 
     assert params["exclude"] == ("^keep-", "-manual$")
     assert params["gatekeeper_vap_default"] is False
     assert params["cluster_name"] == "prod-eu-1"
-    settings = cli.build_settings(params)
+    settings = options.build_settings(params)
     assert settings.access.page_size == 250
     assert settings.access.request_timeout == 20
     assert {reason.value for reason in settings.rules.reasons} == {
@@ -244,7 +244,7 @@ def test_the_sweeper_reads_what_the_chart_sets(monkeypatch: pytest.MonkeyPatch) 
 
 def test_an_unreadable_value_is_caught_by_the_schema_not_the_pod() -> None:
     with pytest.raises(click.BadParameter):
-        cli.Duration().convert("5 minutes", None, None)
+        options.Duration().convert("5 minutes", None, None)
     with pytest.raises(helm().HelmValuesError):
         render_chart({"sweeper": {"timeout": "5 minutes"}})
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import NOW
+from helpers import NOW
 from prometheus_client.parser import text_string_to_metric_families
 
 from sweeper.cli import cli
