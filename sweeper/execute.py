@@ -64,6 +64,8 @@ def recheck_path(verdict: Verdict, inventory: Inventory) -> str:
         return admission_path(
             inventory.vap_version, BINDINGS, gk.binding_name(owner.kind, owner.name)
         )
+    if recheck is Recheck.LEGACY_BINDING:  # rows 8-9 under Gatekeeper <= v3.22.0
+        return admission_path(inventory.vap_version, BINDINGS, gk.legacy_binding_name(owner.name))
     if recheck is Recheck.TEMPLATE:
         name = owner.name if not verdict.obj.is_binding else gk.template_name_for_kind(kind)
         version = inventory.template_version or "v1"
