@@ -61,6 +61,9 @@ def recheck_path(verdict: Verdict, inventory: Inventory) -> str:
     if recheck is Recheck.NEW_BINDING:
         name = gk.binding_name(owner.kind, owner.name)
         return paths.admission(inventory.vap_version, paths.BINDINGS, name)
+    if recheck is Recheck.LEGACY_BINDING:  # rows 8-9 under Gatekeeper <= v3.22.0
+        name = gk.legacy_binding_name(owner.name)
+        return paths.admission(inventory.vap_version, paths.BINDINGS, name)
     if recheck is Recheck.TEMPLATE:
         name = owner.name if not verdict.obj.is_binding else gk.template_name_for_kind(kind)
         return paths.templates(inventory.template_version or "v1", name)

@@ -27,6 +27,10 @@ CONSTRAINT_CRD_LABEL = "gatekeeper.sh/constraint"  # value "yes"
 BLOCK_VAPB_ANNOTATION = "gatekeeper.sh/block-vapb-generation-until"
 VAP_ENFORCEMENT_POINT = "vap.k8s.io"
 CEL_ENGINE = "K8sNativeValidation"
+REGO_ENGINE = "Rego"
+# frameworks client drivers Gatekeeper registers (rego and, by default, the CEL driver).
+KNOWN_ENGINES = frozenset({REGO_ENGINE, CEL_ENGINE})
+ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"  # the only target handler Gatekeeper registers
 NAME_PREFIX = "gatekeeper-"
 MAX_NAME_LENGTH = 253
 
@@ -43,12 +47,31 @@ _RESERVED_VARIABLES = ("params", "anyObject")  # schema.ParamsName, schema.Objec
 _MISSING = object()
 
 
+# transform.GetVAPBindingName arrived in v3.22.1 (and v3.23.0); before it, the legacy name.
+NEW_BINDING_NAMES_SINCE = (3, 22, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class GatekeeperDefaults:
-    """The Gatekeeper controller flags the sweeper cannot read; defaults as of v3.20."""
+    """The running Gatekeeper's configuration as the sweeper knows it (observed or assumed)."""
 
     create_vap: bool = True  # --default-create-vap-for-templates (true since v3.20)
     create_vapb: bool = True  # --default-create-vap-binding-for-constraints (true since v3.20)
+    version: tuple[int, int, int] | None = None  # observed; None = unknown (newest scheme)
+
+    @property
+    def legacy_binding_names(self) -> bool:
+        """Whether the running Gatekeeper names bindings ``gatekeeper-<name>`` (<= v3.22.0)."""
+        return self.version is not None and self.version < NEW_BINDING_NAMES_SINCE
+
+    @property
+    def binding_scheme(self) -> str:
+        """Human name of the scheme the running Gatekeeper uses, for verdict details."""
+        if self.version is None:
+            return "the new naming scheme (version unknown)"
+        version = "v" + ".".join(map(str, self.version))
+        scheme = "legacy gatekeeper-<name>" if self.legacy_binding_names else "new"
+        return f"the {scheme} naming scheme (Gatekeeper {version})"
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -76,6 +99,18 @@ def binding_name(kind: str, constraint_name: str) -> str:
 def legacy_binding_name(constraint_name: str) -> str:
     """VAPB name up to v3.22.0: transform.LegacyVAPBindingName (removal planned for v3.25)."""
     return NAME_PREFIX + constraint_name
+
+
+def binding_names(kind: str, constraint_name: str) -> tuple[str, str]:
+    """Both names Gatekeeper may give a constraint's binding: (new scheme, legacy)."""
+    return binding_name(kind, constraint_name), legacy_binding_name(constraint_name)
+
+
+def managed_binding_name(kind: str, constraint_name: str, defaults: GatekeeperDefaults) -> str:
+    """The binding name the running Gatekeeper creates and keeps (rows 8-9)."""
+    if defaults.legacy_binding_names:
+        return legacy_binding_name(constraint_name)
+    return binding_name(kind, constraint_name)
 
 
 def constraint_crd_name(kind: str) -> str:
@@ -166,6 +201,9 @@ class WantDecision:
 
     want: Want
     why: str
+    # Gatekeeper rejects the template on ingestion and returns before touching any of its
+    # objects (row 6b): never deleted, reported as template-invalid. Always with Want.UNKNOWN.
+    rejected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +216,7 @@ class TemplateFacts:
     has_cel_engine: bool  # schema.HasCELEngine: exactly one target with a K8sNativeValidation code
     generate_vap: bool | None  # source.generateVAP of that code entry; None when unset
     problem: str | None  # set when Gatekeeper's reading of the template is uncertain
+    invalid: str | None = None  # why frameworks' client rejects it on ingestion (row 6b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,41 +302,78 @@ def _source_generate_vap(source: object) -> bool | None:
     return generate
 
 
+class _Invalid(Exception):
+    """A template frameworks' client rejects on ingestion; becomes ``TemplateFacts.invalid``."""
+
+
+def _template_kind(obj: Mapping, name: str) -> str:
+    """frameworks validateTemplateMetadata: a kind is set and equals the name, folding case."""
+    found = _field(obj, "spec", "crd", "spec", "names", "kind")
+    if found is not _MISSING and found is not None and not isinstance(found, str):
+        raise _Malformed("spec.crd.spec.names.kind is not a string")
+    kind = found if isinstance(found, str) else ""
+    if not kind:
+        raise _Invalid("spec.crd.spec.names.kind is missing")
+    if name.casefold() != kind.casefold():
+        raise _Invalid(f"name {_short(name)} is not the lower-case of kind {_short(kind)}")
+    return kind
+
+
+def _only_target(obj: Mapping) -> tuple[int, dict]:
+    """frameworks getTargetName / getTargetHandler: exactly one target, the admission one."""
+    targets = _list(_field(obj, "spec", "targets"), "spec.targets")
+    for i, target in enumerate(targets):
+        if not isinstance(target, dict):
+            raise _Malformed(f"spec.targets[{i}] is not an object")
+    if len(targets) != 1:
+        raise _Invalid(f"template has {len(targets)} targets, not exactly one")
+    target = targets[0]
+    name = target.get("target")
+    if name is not None and not isinstance(name, str):
+        raise _Malformed("spec.targets[0].target is not a string")
+    if name != ADMISSION_TARGET:
+        raise _Invalid(f"target {_short(name or '')} is not {ADMISSION_TARGET}")
+    return len(targets), target
+
+
+def _cel_entry(target: Mapping) -> dict | None:
+    """The first K8sNativeValidation code entry; _Invalid when no code has a known engine."""
+    rego = target.get("rego")
+    if rego is not None and not isinstance(rego, str):
+        raise _Malformed("spec.targets[0].rego is not a string")
+    known = bool(rego)  # the v1/v1beta1 conversion turns a legacy rego field into Rego code
+    cel_entry = None
+    for j, entry in enumerate(_list(target.get("code"), "spec.targets[0].code")):
+        engine = entry.get("engine") if isinstance(entry, dict) else _MISSING
+        if engine is _MISSING or not isinstance(engine, str | None):
+            raise _Malformed(f"spec.targets[0].code[{j}] has no string engine")
+        known = known or engine in KNOWN_ENGINES
+        if engine == CEL_ENGINE and cel_entry is None:
+            cel_entry = entry  # the first one wins, as in GetSourceFromTemplate
+    if not known:  # frameworks AddTemplate: driverForTemplate finds no driver
+        raise _Invalid(f"no code for any engine ({REGO_ENGINE}, {CEL_ENGINE})")
+    return cel_entry
+
+
 def parse_template(obj: Mapping) -> TemplateFacts:
-    """Template facts as Gatekeeper v3.17+ reads them (schema.GetSourceFromTemplate)."""
+    """Template facts as Gatekeeper v3.17+ reads them: frameworks' ingestion checks first
+    (client.AddTemplate / CreateCRD), then schema.GetSourceFromTemplate."""
     name = kind = ""
     count, cel, generate = 0, False, None
     try:
         if not isinstance(obj, dict):
             raise _Malformed("template is not an object")
         name = _string(obj, "metadata", "name")
-        found = _field(obj, "spec", "crd", "spec", "names", "kind")
-        kind = found if isinstance(found, str) else ""
-        if found is not _MISSING and found is not None and not isinstance(found, str):
-            raise _Malformed("spec.crd.spec.names.kind is not a string")
-        # frameworks validateTemplateMetadata rejects these; Gatekeeper then leaves the VAP alone.
-        if not kind:
-            raise _Malformed("spec.crd.spec.names.kind is missing")
-        if name.lower() != kind.lower():
-            raise _Malformed(f"name {_short(name)} is not lower({_short(kind)})")
-        targets = _list(_field(obj, "spec", "targets"), "spec.targets")
-        count = len(targets)
-        for i, target in enumerate(targets):
-            if not isinstance(target, dict):
-                raise _Malformed(f"spec.targets[{i}] is not an object")
-        if count == 1:
-            cel_entry = None
-            for j, entry in enumerate(_list(targets[0].get("code"), "spec.targets[0].code")):
-                engine = entry.get("engine") if isinstance(entry, dict) else _MISSING
-                if engine is _MISSING or not isinstance(engine, str | None):
-                    raise _Malformed(f"spec.targets[0].code[{j}] has no string engine")
-                if engine == CEL_ENGINE and cel_entry is None:
-                    cel_entry = entry  # the first one wins, as in GetSourceFromTemplate
-            if cel_entry is not None:
-                cel = True
-                generate = _source_generate_vap(cel_entry.get("source"))
+        kind = _template_kind(obj, name)
+        count, target = _only_target(obj)
+        cel_entry = _cel_entry(target)
+        if cel_entry is not None:
+            cel = True
+            generate = _source_generate_vap(cel_entry.get("source"))
     except _Malformed as exc:
         return TemplateFacts(name, kind, count, cel, None, problem=str(exc))
+    except _Invalid as exc:
+        return TemplateFacts(name, kind, count, False, None, problem=None, invalid=str(exc))
     return TemplateFacts(name, kind, count, cel, generate, problem=None)
 
 
@@ -363,6 +439,8 @@ def parse_constraint(obj: Mapping) -> ConstraintFacts:
 
 def wants_policy(template: TemplateFacts, defaults: GatekeeperDefaults) -> WantDecision:
     """constraint.ShouldGenerateVAP (v3.17+): one target, CEL code, generateVAP or the flag."""
+    if template.invalid:  # row 6b: Gatekeeper returns before it reaches its VAP
+        return WantDecision(Want.UNKNOWN, f"template rejected: {template.invalid}", rejected=True)
     if template.problem:
         return WantDecision(Want.UNKNOWN, f"unparseable template: {template.problem}")
     if template.target_count != 1:
@@ -387,6 +465,8 @@ def wants_binding(
     if policy.want is Want.NO:
         return WantDecision(Want.NO, f"template wants no VAP: {policy.why}")
     if policy.want is Want.UNKNOWN:
+        if policy.rejected:
+            return policy
         return WantDecision(Want.UNKNOWN, f"template undecided: {policy.why}")
     if constraint.problem:
         return WantDecision(Want.UNKNOWN, f"unparseable constraint: {constraint.problem}")

@@ -25,6 +25,7 @@ _DELETE, _KEEP, _WANTED = Action.DELETE, Action.KEEP, Reason.WANTED
 _CONSTRAINTS_GROUP = gk.CONSTRAINTS_GROUP
 _TEMPLATES, _POLICIES = ListKey(Source.TEMPLATES), ListKey(Source.POLICIES)
 _CRDS = ListKey(Source.CRDS)
+_REJECTED = "rejected"  # a claim by a constraint whose template Gatekeeper rejects (row 6b)
 
 
 def plan(inventory: Inventory, rules: Rules, *, now: datetime) -> Plan:
@@ -75,6 +76,7 @@ class _Judge:
     def __init__(self, inventory: Inventory, rules: Rules) -> None:
         self.inv = inventory
         self.defaults = rules.gatekeeper
+        self.scheme = self.defaults.binding_scheme
         self.bindings_by_name = {obj.name: obj for obj in inventory.bindings}
         self.policy_names = {obj.name for obj in inventory.policies}
         self.templates_complete = inventory.complete(_TEMPLATES)
@@ -82,7 +84,7 @@ class _Judge:
         self._kind_known: dict[str, bool] = {}
         self._wants: dict[tuple[object, ...], tuple[gk.WantDecision, Recheck]] = {}
         # binding name -> the wishes of the listed constraints for it, built lazily
-        self._claims: dict[str, set[gk.Want]] | None = None
+        self._claims: dict[str, set[object]] | None = None
 
     # --- VAPB ----------------------------------------------------------------------------
 
@@ -100,19 +102,19 @@ class _Judge:
         if isinstance(found, Verdict):
             return found
         decision, recheck = self._binding_wanted(kind, found.facts)
+        if decision.rejected:  # row 6b
+            return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+        names = gk.binding_names(ref.kind, ref.name)
+        if obj.name not in names:  # row 7b: Gatekeeper never made it, and never deletes it
+            managed = gk.managed_binding_name(ref.kind, ref.name, self.defaults)
+            return _report(obj, Reason.NAME_MISMATCH, f"Gatekeeper names it {managed}", owner)
         if decision.want is _WANT_UNKNOWN:
             return _undecided(obj, decision.why, owner)
-        if decision.want is _WANT_NO:  # row 7: the owner wants no binding, whatever its name
+        if decision.want is _WANT_NO:  # row 7: carries one of its owner's names
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
-        wanted_name = gk.binding_name(ref.kind, ref.name)
-        if obj.name != wanted_name:
-            if obj.name == gk.legacy_binding_name(ref.name):
-                return self._legacy(obj, owner, ref, wanted_name)
-            # The owner wants a binding, just not under this name: no row of the table
-            # deletes it (Gatekeeper never made it, and the garbage collector keeps it).
-            return _report(
-                obj, Reason.NAME_MISMATCH, f"Gatekeeper names this binding {wanted_name}", owner
-            )
+        duplicate = self._duplicate(obj, owner, ref, names)
+        if duplicate is not None:
+            return duplicate
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -129,25 +131,25 @@ class _Judge:
             )
         return _verdict(obj, _KEEP, _WANTED, "wanted by its constraint", owner)
 
-    def _legacy(
-        self, obj: AdmissionObject, owner: Owner, ref: gk.OwnerRef, wanted_name: str
-    ) -> Verdict:
-        """Rows 8-9: a wanted binding under its pre-v3.23 name."""
-        if _owned_by(self.bindings_by_name.get(wanted_name), ref):
+    def _duplicate(
+        self, obj: AdmissionObject, owner: Owner, ref: gk.OwnerRef, names: tuple[str, str]
+    ) -> Verdict | None:
+        """Rows 8-9: a wanted binding under the name the running Gatekeeper does not use is a
+        duplicate only while the managed one exists for the same constraint."""
+        new_name, legacy_name = names
+        legacy = self.defaults.legacy_binding_names
+        managed = legacy_name if legacy else new_name
+        if obj.name == managed:
+            return None
+        if _owned_by(self.bindings_by_name.get(managed), ref):
             return _delete(
                 obj,
                 Reason.LEGACY_DUPLICATE,
-                f"{wanted_name} enforces the same constraint",
+                f"{managed} enforces the same constraint; Gatekeeper uses {self.scheme}",
                 owner,
-                Recheck.NEW_BINDING,
+                Recheck.LEGACY_BINDING if legacy else Recheck.NEW_BINDING,
             )
-        return _verdict(
-            obj,
-            Action.KEEP,
-            Reason.WANTED,
-            "legacy name, still in use (Gatekeeper <= v3.22.0)",
-            owner,
-        )
+        return None  # row 9: its only binding, under either name
 
     def _constraint(
         self, obj: AdmissionObject, owner: Owner, kind: str, name: str, *, unowned: bool
@@ -170,11 +172,8 @@ class _Judge:
         if not known:
             return _undecided(obj, f"list of {owner.kind} constraints incomplete", owner)
         record = self.inv.constraints.get((kind, name))
-        if record is None:
-            reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
-            return _delete(
-                obj, reason, "no constraint of that kind and name", owner, Recheck.CONSTRAINT
-            )
+        if record is None or record.terminating is not False:
+            return _owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.CONSTRAINT)
         return record
 
     def _binding_wanted(
@@ -215,17 +214,16 @@ class _Judge:
         if isinstance(found, Verdict):
             return found
         decision = gk.wants_policy(found.facts, self.defaults)
+        if decision.rejected:  # row 6b
+            return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+        if obj.name != gk.policy_name(ref.name):  # row 7b
+            return _report(
+                obj, Reason.NAME_MISMATCH, f"Gatekeeper names it {gk.policy_name(ref.name)}", owner
+            )
         if decision.want is gk.Want.UNKNOWN:
             return _undecided(obj, decision.why, owner)
-        if decision.want is gk.Want.NO:  # row 7, whatever the policy's name
+        if decision.want is gk.Want.NO:  # row 7: carries its owner's name
             return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
-        if obj.name != gk.policy_name(ref.name):
-            return _report(
-                obj,
-                Reason.NAME_MISMATCH,
-                f"Gatekeeper names this policy {gk.policy_name(ref.name)}",
-                owner,
-            )
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -242,9 +240,8 @@ class _Judge:
         if not self.templates_complete:
             return _undecided(obj, "list of templates incomplete", owner)
         record = self.inv.templates.get(owner.name)
-        if record is None:
-            reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
-            return _delete(obj, reason, "no template of that name", owner, Recheck.TEMPLATE)
+        if record is None or record.terminating is not False:
+            return _owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.TEMPLATE)
         return record
 
     # --- no Gatekeeper owner -------------------------------------------------------------
@@ -283,12 +280,13 @@ class _Judge:
         """
         want = self._claim(obj.name)
         if want is gk.Want.YES:
-            new_name = gk.binding_name(owner.kind, owner.name)
-            if obj.name == gk.legacy_binding_name(owner.name) and new_name in self.bindings_by_name:
+            managed = gk.managed_binding_name(owner.kind, owner.name, self.defaults)
+            if obj.name != managed and managed in self.bindings_by_name:
                 return _report(
                     obj,
                     Reason.LEGACY_DUPLICATE,
-                    f"no ownerReference, so not deleted; {new_name} also exists",
+                    f"no ownerReference, so not deleted; {managed} also exists "
+                    f"(Gatekeeper uses {self.scheme})",
                     owner,
                 )
             return _verdict(
@@ -300,6 +298,13 @@ class _Judge:
             )
         if want is gk.Want.UNKNOWN:
             return _undecided(obj, "a constraint that may want this name cannot be parsed", owner)
+        if want is _REJECTED:
+            return _report(
+                obj,
+                Reason.TEMPLATE_INVALID,
+                "claimed by a constraint of a rejected template",
+                owner,
+            )
         if not self._all_constraints_known():
             return _undecided(
                 obj,
@@ -308,17 +313,23 @@ class _Judge:
             )
         return None
 
-    def _claim(self, name: str) -> gk.Want | None:
-        """The strongest wish of the listed constraints for a binding of this name, under its
-        new and its legacy reading; None when none wants it."""
+    def _claim(self, name: str) -> object:
+        """The strongest wish of the live listed constraints for a binding of this name, under
+        its new and its legacy reading: a Want, _REJECTED (row 6b), or None when none wants it.
+        A terminating constraint claims nothing (row 6); a malformed deletionTimestamp may."""
         if self._claims is None:
             self._claims = {}
             for key, record in self.inv.constraints.items():
-                want = self._binding_wanted(key[0], record.facts)[0].want
-                for claimed in (gk.binding_name(*key), gk.legacy_binding_name(key[1])):
+                if record.terminating:
+                    continue
+                decision = self._binding_wanted(key[0], record.facts)[0]
+                want = _REJECTED if decision.rejected else decision.want
+                if record.terminating is None and want is gk.Want.NO:
+                    want = gk.Want.UNKNOWN
+                for claimed in gk.binding_names(*key):
                     self._claims.setdefault(claimed, set()).add(want)
         wants = self._claims.get(name, set())
-        return next((w for w in (gk.Want.YES, gk.Want.UNKNOWN) if w in wants), None)
+        return next((w for w in (gk.Want.YES, gk.Want.UNKNOWN, _REJECTED) if w in wants), None)
 
     def _all_constraints_known(self) -> bool:
         """Whether every constraint in the cluster was listed: all kinds, all complete."""
@@ -344,6 +355,8 @@ def _unowned_by_want(
     obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
 ) -> Verdict:
     """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is orphaned."""
+    if decision.rejected:
+        return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
     if decision.want is gk.Want.UNKNOWN:
         return _undecided(obj, decision.why, owner)
     if decision.want is gk.Want.NO:
@@ -357,6 +370,28 @@ def _unowned_by_want(
         "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
         owner,
     )
+
+
+def _owner_gone(
+    obj: AdmissionObject,
+    owner: Owner,
+    record: ConstraintRecord | TemplateRecord | None,
+    *,
+    unowned: bool,
+    recheck: Recheck,
+) -> Verdict:
+    """Row 6: the owner is absent from a complete list, or terminating (Gatekeeper's
+    controllers treat a set deletionTimestamp as deleted, and it cannot be undone)."""
+    if record is not None and record.terminating is None:
+        return _undecided(obj, "owner's metadata.deletionTimestamp is malformed", owner)
+    if record is not None:
+        detail = "owner is terminating (metadata.deletionTimestamp set)"
+    elif recheck is Recheck.CONSTRAINT:
+        detail = "no constraint of that kind and name"
+    else:
+        detail = "no template of that name"
+    reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
+    return _delete(obj, reason, detail, owner, recheck)
 
 
 def _uninstalled(obj: AdmissionObject, reason: Reason, owner: Owner) -> Verdict:

@@ -25,6 +25,7 @@ class Reason(enum.StrEnum):
     OWNER_REPLACED = "owner-replaced"
     POLICY_MISSING = "policy-missing"
     NAME_MISMATCH = "name-mismatch"
+    TEMPLATE_INVALID = "template-invalid"
     WANTED = "wanted"
 
 

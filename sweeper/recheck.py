@@ -14,6 +14,7 @@ from typing import Any
 from sweeper import gatekeeper as gk
 from sweeper.inventory import Inventory
 from sweeper.reasons import Reason
+from sweeper.records import terminating
 from sweeper.settings import Rules
 from sweeper.verdicts import Recheck, Verdict
 
@@ -31,29 +32,62 @@ def still_deletable(
         return False, "nothing to re-check"
     if recheck in (Recheck.TEMPLATE_CRD, Recheck.CONSTRAINT_CRD):
         return (True, "CRD still gone") if fresh is None else (False, "CRD is back")
-    if recheck is Recheck.NEW_BINDING:
-        if fresh is None:
-            return False, "new-scheme binding is gone"
-        ref = gk.controller_owner(fresh)
-        same = (
-            ref is not None
-            and ref.group == gk.CONSTRAINTS_GROUP
-            and ref.kind.lower() == owner.kind.lower()
-            and ref.name == owner.name
-        )
-        return (
-            (True, "new-scheme binding still there")
-            if same
-            else (False, "new-scheme binding changed owner")
-        )
+    if recheck in (Recheck.NEW_BINDING, Recheck.LEGACY_BINDING):
+        return _managed_binding_still_there(verdict, fresh)
     if fresh is None:
         return True, "owner still gone"
+    if _reads_the_owner(verdict):
+        state = terminating(fresh)
+        if state is None:
+            return False, "owner's metadata.deletionTimestamp is malformed"
+        if state:  # row 6: a terminating owner never comes back
+            return True, "owner still terminating"
     if verdict.reason is Reason.OWNER_DELETED or not _owner_was_listed(verdict, inventory):
         return False, "owner is back"
     decision = _fresh_want(verdict, fresh, inventory=inventory, rules=rules)
     if decision.want is gk.Want.NO:
         return True, f"still not wanted ({decision.why})"
     return False, "owner wants it again" if decision.want is gk.Want.YES else decision.why
+
+
+def recheck_binding_name(verdict: Verdict) -> str | None:
+    """The binding a NEW_BINDING / LEGACY_BINDING re-check GETs (rows 8-9), else None."""
+    owner = verdict.owner
+    if owner is None:
+        return None
+    if verdict.recheck is Recheck.NEW_BINDING:
+        return gk.binding_name(owner.kind, owner.name)
+    if verdict.recheck is Recheck.LEGACY_BINDING:
+        return gk.legacy_binding_name(owner.name)
+    return None
+
+
+def _managed_binding_still_there(
+    verdict: Verdict, fresh: Mapping[str, Any] | None
+) -> tuple[bool, str]:
+    """A duplicate goes only while the binding Gatekeeper manages is there, owned alike."""
+    owner = verdict.owner
+    assert owner is not None
+    scheme = "new-scheme" if verdict.recheck is Recheck.NEW_BINDING else "legacy"
+    if fresh is None:
+        return False, f"{scheme} binding is gone"
+    ref = gk.controller_owner(fresh)
+    same = (
+        ref is not None
+        and ref.group == gk.CONSTRAINTS_GROUP
+        and ref.kind.lower() == owner.kind.lower()
+        and ref.name == owner.name
+    )
+    if same:
+        return True, f"{scheme} binding still there"
+    return False, f"{scheme} binding changed owner"
+
+
+def _reads_the_owner(verdict: Verdict) -> bool:
+    """Whether the re-checked object is the verdict's owner (not a binding's template)."""
+    if verdict.obj.is_binding:
+        return verdict.recheck is Recheck.CONSTRAINT
+    return verdict.recheck is Recheck.TEMPLATE
 
 
 def _owner_was_listed(verdict: Verdict, inventory: Inventory) -> bool:

@@ -51,6 +51,9 @@ class ConstraintRecord:
     uid: str
     facts: gk.ConstraintFacts
     skip: bool
+    # metadata.deletionTimestamp set: Gatekeeper treats the owner as deleted (row 6).
+    # None when the field is there but malformed: the plan leaves its dependents undecided.
+    terminating: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class TemplateRecord:
     uid: str
     facts: gk.TemplateFacts
     skip: bool
+    terminating: bool | None = False  # as ConstraintRecord.terminating
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,21 @@ class ConstraintKind:
     version: str
 
 
-def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = obj.get("metadata")
+def _metadata(obj: object) -> Mapping[str, Any]:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
     return metadata if isinstance(metadata, dict) else {}
+
+
+def terminating(obj: object) -> bool | None:
+    """Whether metadata.deletionTimestamp is set; None when it is set but not a timestamp.
+
+    Gatekeeper's controllers read a set deletionTimestamp as "deleted" (constrainttemplate
+    controller: ``deleted || !ct.GetDeletionTimestamp().IsZero()``).
+    """
+    value = _metadata(obj).get("deletionTimestamp")
+    if value is None:
+        return False
+    return True if parse_timestamp(value) is not None else None
 
 
 def _is_skipped(metadata: Mapping[str, Any]) -> bool:
@@ -103,7 +119,7 @@ def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
     created = parse_timestamp(metadata.get("creationTimestamp"))
     if created is None:
         problems.append("metadata.creationTimestamp is missing or malformed")
-    spec = obj.get("spec")
+    spec = obj.get("spec") if isinstance(obj, dict) else None
     policy_name = None
     if kind == BINDING_KIND:
         raw = spec.get("policyName") if isinstance(spec, dict) else None
@@ -133,7 +149,7 @@ def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
 
 def constraint_kind(crd: Mapping[str, Any]) -> ConstraintKind | None:
     """The kind, plural and best served version of a constraint CRD; None if malformed."""
-    spec = crd.get("spec")
+    spec = crd.get("spec") if isinstance(crd, dict) else None
     if not isinstance(spec, dict) or spec.get("group") != gk.CONSTRAINTS_GROUP:
         return None
     names = spec.get("names")
@@ -146,15 +162,18 @@ def constraint_kind(crd: Mapping[str, Any]) -> ConstraintKind | None:
 
 
 def served_version(crd: Mapping[str, Any], *, preferred: tuple[str, ...]) -> str | None:
-    """The first of ``preferred`` that the CRD serves."""
-    spec = crd.get("spec")
+    """The first of ``preferred`` that the CRD serves; None when none is, or it is malformed."""
+    spec = crd.get("spec") if isinstance(crd, dict) else None
     versions = spec.get("versions") if isinstance(spec, dict) else None
     if not isinstance(versions, list):
         return None
+    # A name of any other type (a dict is unhashable) is not a version anyone can serve.
     served = {
-        entry.get("name")
+        entry["name"]
         for entry in versions
-        if isinstance(entry, dict) and entry.get("served") is True
+        if isinstance(entry, dict)
+        and entry.get("served") is True
+        and isinstance(entry.get("name"), str)
     }
     return next((version for version in preferred if version in served), None)
 
@@ -167,7 +186,10 @@ def constraint_record(
     # Keyed on metadata.name read here: facts.name is empty when an earlier field is broken.
     name, uid = metadata.get("name"), metadata.get("uid")
     return (kind.lower(), name if isinstance(name, str) else ""), ConstraintRecord(
-        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
+        uid=uid if isinstance(uid, str) else "",
+        facts=facts,
+        skip=_is_skipped(metadata),
+        terminating=terminating(obj),
     )
 
 
@@ -176,5 +198,8 @@ def template_record(obj: Mapping[str, Any]) -> tuple[str, TemplateRecord]:
     facts = gk.parse_template(obj)
     uid = metadata.get("uid")
     return facts.name, TemplateRecord(
-        uid=uid if isinstance(uid, str) else "", facts=facts, skip=_is_skipped(metadata)
+        uid=uid if isinstance(uid, str) else "",
+        facts=facts,
+        skip=_is_skipped(metadata),
+        terminating=terminating(obj),
     )

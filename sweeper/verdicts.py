@@ -43,6 +43,7 @@ class Recheck(enum.Enum):
     CONSTRAINT = "constraint"
     TEMPLATE = "template"
     NEW_BINDING = "new-binding"
+    LEGACY_BINDING = "legacy-binding"  # the managed binding of a Gatekeeper <= v3.22.0
 
 
 class Owner(NamedTuple):

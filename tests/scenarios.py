@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sweeper import gatekeeper as gk
+from sweeper import observe
 from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
@@ -39,6 +40,9 @@ class Scenario:
     include_unowned: bool = False
     defaults: GatekeeperDefaults = field(default_factory=GatekeeperDefaults)
     vap_version: str = "v1"
+    # Gatekeeper's Deployments in gatekeeper-system; ``defaults`` is what observing them gives
+    # (until the sweep observes them itself over HTTP, the scenario resolves them here).
+    deployments: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Cluster:
@@ -419,6 +423,162 @@ def mixed_production() -> Scenario:
     )
 
 
+def copied_owner_references() -> Scenario:
+    """A user's binding and policy carrying controller ownerReferences copied from
+    Gatekeeper's, tied to owners that want nothing: Gatekeeper never made them."""
+    c = Cluster()
+    template = c.template("K8sBlockNodePort", generate_vap=False, policy=False)
+    mine = c.policy(template)
+    mine["metadata"]["name"] = "platform-block-nodeport"
+    quiet = c.constraint("K8sBlockNodePort", "no-nodeport", binding=False)
+    copied = c.binding(quiet)
+    copied["metadata"]["name"] = "platform-no-nodeport"
+    c.template("K8sRequiredLabels")
+    audit = c.constraint("K8sRequiredLabels", "audit-only", scoped=AUDIT_ONLY, binding=False)
+    enforcing = c.binding(audit)
+    enforcing["metadata"]["name"] = "prod-required-labels"
+    return Scenario(
+        "7b-copied-owner-references",
+        c.objects,
+        {
+            "platform-block-nodeport": "reported name-mismatch",
+            "platform-no-nodeport": "reported name-mismatch",
+            "gatekeeper-k8srequiredlabels": "kept",
+            "prod-required-labels": "reported name-mismatch",
+        },
+    )
+
+
+def two_target_template() -> Scenario:
+    """A template edited to two targets: Gatekeeper rejects it and leaves its objects alone."""
+    c = Cluster()
+    template = c.template("K8sRequiredLabels", targets=2)
+    c.constraint("K8sRequiredLabels", "must-have-owner")
+    c.constraint("K8sRequiredLabels", "audit-only", scoped=AUDIT_ONLY)
+    assert len(template["spec"]["targets"]) == 2
+    return Scenario(
+        "6b-two-target-template",
+        c.objects,
+        {
+            "gatekeeper-k8srequiredlabels": "reported template-invalid",
+            "gatekeeper-k8srequiredlabels-must-have-owner": "reported template-invalid",
+            "gatekeeper-k8srequiredlabels-audit-only": "reported template-invalid",
+        },
+    )
+
+
+def terminating_owner() -> Scenario:
+    """A constraint and a template stuck terminating behind a finalizer."""
+    c = Cluster()
+    stuck_template = c.template("K8sAllowedRepos")
+    _terminating(stuck_template)
+    c.template("K8sRequiredLabels")
+    stuck = c.constraint("K8sRequiredLabels", "stuck")
+    _terminating(stuck)
+    c.constraint("K8sRequiredLabels", "alive")
+    return Scenario(
+        "6-terminating-owner",
+        c.objects,
+        {
+            "gatekeeper-k8sallowedrepos": "deleted owner-deleted",
+            "gatekeeper-k8srequiredlabels": "kept",
+            "gatekeeper-k8srequiredlabels-stuck": "deleted owner-deleted",
+            "gatekeeper-k8srequiredlabels-alive": "kept",
+        },
+    )
+
+
+def _terminating(obj: dict[str, Any]) -> None:
+    obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:10:00Z"
+    obj["metadata"]["finalizers"] = ["example.com/hold"]
+
+
+def observed_v3_22_0() -> Scenario:
+    """Gatekeeper v3.22.0 runs (a rollback): the legacy name is the managed one."""
+    c = Cluster()
+    c.template("K8sAllowedRepos")
+    prod = c.constraint("K8sAllowedRepos", "prod-repos")
+    c.binding(prod, legacy=True)
+    c.constraint("K8sAllowedRepos", "dev-repos")  # new name only: its sole binding
+    deployments = gatekeeper_deployments("v3.22.0")
+    return Scenario(
+        "8-observed-v3.22.0-both-names",
+        c.objects,
+        {
+            "gatekeeper-k8sallowedrepos": "kept",
+            "gatekeeper-prod-repos": "kept",
+            "gatekeeper-k8sallowedrepos-prod-repos": "deleted legacy-duplicate",
+            "gatekeeper-k8sallowedrepos-dev-repos": "kept",
+        },
+        defaults=observe.resolve(observe.observe(deployments)).defaults,
+        deployments=deployments,
+    )
+
+
+def observed_binding_default_off() -> Scenario:
+    """Helm value defaultCreateVAPBindingForConstraints=false, no sweeper option given; a
+    decoy Deployment without Gatekeeper's label says otherwise and is ignored."""
+    c = Cluster()
+    c.template("K8sRequiredLabels")
+    c.constraint("K8sRequiredLabels", "implicit")
+    c.constraint("K8sRequiredLabels", "explicit", scoped=VAP_ONLY)
+    decoy = gatekeeper_deployments("v3.21.0", "--default-create-vap-binding-for-constraints=true")
+    decoy[0]["metadata"]["name"] = "decoy-audit"
+    decoy[0]["metadata"]["labels"] = {"app": "gatekeeper"}
+    deployments = [
+        *gatekeeper_deployments("v3.21.0", "--default-create-vap-binding-for-constraints=false"),
+        decoy[0],
+    ]
+    defaults = observe.resolve(observe.observe(deployments)).defaults
+    assert (defaults.create_vap, defaults.create_vapb) == (True, False)
+    return Scenario(
+        "7-observed-binding-default-off",
+        c.objects,
+        {
+            "gatekeeper-k8srequiredlabels": "kept",
+            "gatekeeper-k8srequiredlabels-implicit": "deleted not-wanted",
+            "gatekeeper-k8srequiredlabels-explicit": "kept",
+        },
+        defaults=defaults,
+        deployments=deployments,
+    )
+
+
+def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any]]:
+    """The chart's two Deployments: generate runs in the audit one."""
+
+    def deployment(name: str, operations: list[str], extra: tuple[str, ...]) -> dict[str, Any]:
+        labels = {
+            "gatekeeper.sh/system": "yes",
+            "helm.sh/chart": f"gatekeeper-{version[1:]}",
+            "app.kubernetes.io/version": version[1:],
+        }
+        args = ["--logtostderr", *(f"--operation={op}" for op in operations), *extra]
+        manager = {
+            "name": "manager",
+            "image": f"openpolicyagent/gatekeeper:{version}",
+            "command": ["/manager"],
+            "args": args,
+        }
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "template": {
+                    "metadata": {"labels": dict(labels)},
+                    "spec": {"containers": [manager]},
+                },
+            },
+        }
+
+    return [
+        deployment("gatekeeper-audit", ["generate", "audit", "status"], audit_args),
+        deployment("gatekeeper-controller-manager", ["webhook", "mutation-webhook"], ()),
+    ]
+
+
 def corpus() -> list[Scenario]:
     builders: list[Callable[[], Scenario]] = [
         constraint_deleted,
@@ -438,5 +598,10 @@ def corpus() -> list[Scenario]:
         users_objects,
         block_annotation,
         mixed_production,
+        copied_owner_references,
+        two_target_template,
+        terminating_owner,
+        observed_v3_22_0,
+        observed_binding_default_off,
     ]
     return [build() for build in builders]

@@ -8,6 +8,7 @@ or identity is broken must never be deleted.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sweeper import gatekeeper as gk
+from sweeper import observe
 from sweeper.plan import plan
 from sweeper.reasons import DELETE_REASONS, Action
-from sweeper.records import BINDING_KIND, POLICY_KIND, admission_object
+from sweeper.records import (
+    BINDING_KIND,
+    POLICY_KIND,
+    admission_object,
+    parse_timestamp,
+    served_version,
+)
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
@@ -133,3 +141,68 @@ def test_timestamps_at_the_edges_never_crash_a_log_line_or_the_table() -> None:
     assert rfc3339(parse_timestamp("2026-01-01T02:00:00+02:00")) == "2026-01-01T00:00:00Z"
     assert age("0001-01-01T00:00:00Z", NOW).endswith("d")
     assert age("yesterday", NOW) == age(None, NOW) == "-"
+
+
+CRD_PATHS = [
+    ("spec",), ("spec", "group"), ("spec", "names"), ("spec", "names", "kind"),
+    ("spec", "names", "plural"), ("spec", "versions"), ("spec", "versions", 0),
+    ("spec", "versions", 0, "name"), ("spec", "versions", 0, "served"), ("metadata", "labels"),
+]
+
+
+@FUZZ
+@given(path=st.sampled_from(CRD_PATHS), value=junk)
+def test_a_malformed_constraint_crd_never_raises_or_deletes(path: tuple, value: Any) -> None:
+    """A wrongly typed CRD field (e.g. a dict for spec.versions[].name) makes its kind
+    undecided, never an internal error, and never a deletion of a live owner's binding."""
+    objects, _ = base_cluster()
+    put(objects[2], path, value)
+    assert isinstance(served_version(objects[2], preferred=("v1beta1", "v1")), str | None)
+    result = plan(snapshot(objects), RULES, now=NOW)
+    if not isinstance(value, str | bool):  # a well-typed value may really rename the kind
+        assert "gatekeeper-k8srequiredlabels-live" not in {v.obj.name for v in result.deletions}
+
+
+@FUZZ
+@given(kind=st.sampled_from(["constraint", "template"]), value=junk)
+def test_a_junk_deletion_timestamp_never_deletes_a_live_owners_objects(
+    kind: str, value: Any
+) -> None:
+    objects, _ = base_cluster()
+    owner = objects[4] if kind == "constraint" else objects[1]
+    owner["metadata"]["deletionTimestamp"] = value
+    result = plan(snapshot(objects), RULES, now=NOW)
+    deleted = {v.obj.name for v in result.deletions}
+    proper = isinstance(value, str) and parse_timestamp(value) is not None
+    if value is None or not proper:
+        assert not deleted & {"gatekeeper-k8srequiredlabels-live", "gatekeeper-k8srequiredlabels"}
+
+
+DEPLOYMENT_PATHS = [
+    (), ("metadata",), ("metadata", "labels"), ("metadata", "name"), ("spec",),
+    ("spec", "replicas"), ("spec", "template"), ("spec", "template", "spec"),
+    ("spec", "template", "spec", "containers"), ("spec", "template", "spec", "containers", 0),
+    ("spec", "template", "spec", "containers", 0, "args"),
+    ("spec", "template", "spec", "containers", 0, "command"),
+    ("spec", "template", "spec", "containers", 0, "image"),
+]
+
+
+def gatekeeper_deployment() -> dict[str, Any]:
+    manager = {"name": "manager", "image": "openpolicyagent/gatekeeper:v3.20.1",
+               "command": ["/manager"], "args": ["--operation=generate", "--operation=audit"]}
+    return {"metadata": {"name": "gatekeeper-audit", "labels": {"gatekeeper.sh/system": "yes"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [manager]}}}}
+
+
+@FUZZ
+@given(path=st.sampled_from(DEPLOYMENT_PATHS), value=junk)
+def test_a_malformed_deployment_is_not_observed_never_an_error(path: tuple, value: Any) -> None:
+    deployment = gatekeeper_deployment() if path else value
+    if path:
+        put(deployment, path, value)
+    found = observe.observe([deployment])
+    assert found.observed or found.problem
+    config = observe.resolve(found)
+    assert isinstance(config.defaults.create_vapb, bool)
+    json.dumps(config.fields())  # the log line can always be written

@@ -196,9 +196,12 @@ CEL_SOURCE = ("spec", "targets", 0, "code", 0, "source")
                      id="code-not-list"),
         pytest.param(with_value(TEMPLATE, ("spec", "targets", 0, "code", 0, "engine"), 5),
                      "engine", id="engine-not-string"),
-        pytest.param(with_value(TEMPLATE, ("spec", "crd", "spec", "names", "kind"), "K8sBar"),
-                     "lower", id="name-not-lower-kind"),
-        pytest.param(without(TEMPLATE, ("spec", "crd")), "kind is missing", id="kind-missing"),
+        pytest.param(with_value(TEMPLATE, ("spec", "crd", "spec", "names", "kind"), 7),
+                     "kind is not a string", id="kind-not-string"),
+        pytest.param(with_value(TEMPLATE, ("spec", "targets", 0, "target"), ["x"]),
+                     "target is not a string", id="target-not-string"),
+        pytest.param(with_value(TEMPLATE, ("spec", "targets", 0, "rego"), {"x": 1}),
+                     "rego is not a string", id="rego-not-string"),
         pytest.param(without(TEMPLATE, ("metadata", "name")), "metadata.name", id="no-name"),
         pytest.param(with_value(TEMPLATE, ("spec",), []), "spec", id="spec-not-object"),
         pytest.param("template", "not an object", id="not-a-mapping"),
@@ -228,13 +231,14 @@ def test_parse_template_problems(obj: Any, problem_part: str | None) -> None:
         pytest.param(o.template("K8sFoo"), VAPB_OFF, YES, "on", id="unset-only-vapb-flag-off"),
         pytest.param(o.template("K8sFoo", cel=False), ON, NO, "CEL engine missing",
                      id="cel-missing"),
-        pytest.param(o.template("K8sFoo", cel=False, rego=False), ON, NO, "CEL engine missing",
-                     id="no-code"),
+        pytest.param(o.template("K8sFoo", cel=False, rego=False), ON, UNKNOWN, "no code",
+                     id="no-code-rejected"),
         pytest.param(o.template("K8sFoo", rego=False, generate_vap=True), ON, YES, "true",
                      id="cel-only"),
-        pytest.param(o.template("K8sFoo", targets=0), ON, NO, "0 targets", id="zero-targets"),
-        pytest.param(o.template("K8sFoo", targets=2, generate_vap=True), ON, NO, "2 targets",
-                     id="two-targets"),
+        pytest.param(o.template("K8sFoo", targets=0), ON, UNKNOWN, "0 targets",
+                     id="zero-targets-rejected"),
+        pytest.param(o.template("K8sFoo", targets=2, generate_vap=True), ON, UNKNOWN, "2 targets",
+                     id="two-targets-rejected"),
         pytest.param(with_value(o.template("K8sFoo"), ("spec", "targets", 0, "code", 0, "engine"),
                                 "k8snativevalidation"), ON, NO, "CEL engine missing",
                      id="engine-case-sensitive"),
@@ -253,6 +257,64 @@ def test_wants_policy(obj: dict, defaults: gk.GatekeeperDefaults, want: gk.Want,
     decision = gk.wants_policy(gk.parse_template(obj), defaults)
     assert decision.want is want
     assert why_part in decision.why
+
+
+@pytest.mark.parametrize(
+    ("obj", "invalid_part"),
+    [
+        pytest.param(with_value(TEMPLATE, ("spec", "crd", "spec", "names", "kind"), "K8sBar"),
+                     "lower-case", id="name-not-lower-kind"),
+        pytest.param(without(TEMPLATE, ("spec", "crd")), "kind is missing", id="kind-missing"),
+        pytest.param(with_value(TEMPLATE, ("spec", "crd", "spec", "names", "kind"), ""),
+                     "kind is missing", id="kind-empty"),
+        pytest.param(o.template("K8sFoo", targets=2), "2 targets", id="two-targets"),
+        pytest.param(o.template("K8sFoo", targets=0), "0 targets", id="no-target"),
+        pytest.param(with_value(TEMPLATE, ("spec", "targets", 0, "target"), ""), "is not",
+                     id="target-name-empty"),
+        pytest.param(with_value(TEMPLATE, ("spec", "targets", 0, "target"), "other.example"),
+                     "other.example", id="target-unknown"),
+        pytest.param(o.template("K8sFoo", cel=False, rego=False), "no code", id="no-code"),
+        pytest.param(with_value(o.template("K8sFoo", rego=False),
+                                ("spec", "targets", 0, "code", 0, "engine"), "Wasm"),
+                     "no code", id="unknown-engine-only"),
+        # Rejected before the CEL source is read: its broken generateVAP does not matter.
+        pytest.param(with_value(o.template("K8sFoo", targets=2), (*CEL_SOURCE, "generateVAP"),
+                                "yes"), "2 targets", id="invalid-beats-source-problem"),
+    ],
+)
+def test_parse_template_rejected_on_ingestion(obj: Any, invalid_part: str) -> None:
+    """frameworks client.AddTemplate / CreateCRD reject these: row 6b, never a NO."""
+    facts = gk.parse_template(obj)
+    assert facts.problem is None
+    assert facts.invalid is not None and invalid_part in facts.invalid
+    decision = gk.wants_policy(facts, ON)
+    assert decision.want is UNKNOWN and decision.rejected
+    binding = gk.wants_binding(gk.parse_constraint(o.constraint("K8sFoo", "c")), template=facts,
+                               defaults=ON)
+    assert binding.want is UNKNOWN and binding.rejected
+
+
+def test_legacy_rego_field_counts_as_code() -> None:
+    """The v1/v1beta1 conversion turns targets[].rego into a Rego code entry."""
+    obj = o.template("K8sFoo", cel=False, rego=False)
+    obj["spec"]["targets"][0]["rego"] = "package k8sfoo"
+    facts = gk.parse_template(obj)
+    assert facts.invalid is None and facts.problem is None
+    assert gk.wants_policy(facts, ON).want is NO
+
+
+@pytest.mark.parametrize(
+    ("version", "legacy"),
+    [(None, False), ((3, 22, 0), True), ((3, 22, 1), False), ((3, 23, 0), False),
+     ((3, 17, 0), True), ((4, 0, 0), False)],
+)
+def test_managed_binding_name_follows_the_version(version: Any, legacy: bool) -> None:
+    defaults = gk.GatekeeperDefaults(version=version)
+    assert defaults.legacy_binding_names is legacy
+    expected = "gatekeeper-c" if legacy else "gatekeeper-k8sfoo-c"
+    assert gk.managed_binding_name("K8sFoo", "c", defaults) == expected
+    assert gk.binding_names("K8sFoo", "c") == ("gatekeeper-k8sfoo-c", "gatekeeper-c")
+    assert ("legacy" in defaults.binding_scheme) is legacy
 
 
 def test_duplicate_cel_entries_first_wins() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.plan import plan
 from sweeper.reasons import Action, Reason
-from sweeper.recheck import still_deletable
+from sweeper.recheck import recheck_binding_name, still_deletable
 from sweeper.records import constraint_record
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
@@ -441,23 +442,56 @@ def test_still_deletable_crd_back_and_new_binding_gone() -> None:
 # --- review findings: names decide before wants, every reading of an unowned name --------
 
 
-def test_an_owned_object_under_another_name_follows_its_owners_wish() -> None:
-    """Row 7 applies whatever the name; only a wanted owner's odd-named child is reported."""
+def test_row7b_an_owned_object_without_its_owners_name_is_kept_whatever_the_wish() -> None:
+    """A copied ownerReference is no proof: Gatekeeper never made it and never deletes it."""
     unwanting = live("K8sRequiredLabels", "quiet", scoped=[])  # wants no binding
     wanting = live("K8sRequiredLabels", "loud")
     odd_quiet, odd_loud = stamp(make.binding(unwanting)), stamp(make.binding(wanting))
     odd_quiet["metadata"]["name"] = "team-extra-binding"
     odd_loud["metadata"]["name"] = "team-other-binding"
     verdicts = judge([*gatekeeper(), unwanting, wanting, odd_quiet, odd_loud])
-    assert verdicts["team-extra-binding"] == (Action.DELETE, Reason.NOT_WANTED)
+    assert verdicts["team-extra-binding"] == (Action.REPORT, Reason.NAME_MISMATCH)
     assert verdicts["team-other-binding"] == (Action.REPORT, Reason.NAME_MISMATCH)
     off = gatekeeper(generate_vap=False)
     on = gatekeeper("K8sAllowedRepos")
     odd_off, odd_on = stamp(make.policy(off[1])), stamp(make.policy(on[1]))
     odd_off["metadata"]["name"], odd_on["metadata"]["name"] = "custom-off", "custom-on"
     verdicts = judge([*off, *on[1:], odd_off, odd_on], policies=True)
-    assert verdicts["custom-off"] == (Action.DELETE, Reason.NOT_WANTED)
+    assert verdicts["custom-off"] == (Action.REPORT, Reason.NAME_MISMATCH)
     assert verdicts["custom-on"] == (Action.REPORT, Reason.NAME_MISMATCH)
+
+
+@pytest.mark.parametrize(
+    "defaults",
+    [
+        GatekeeperDefaults(),
+        GatekeeperDefaults(False, False),
+        GatekeeperDefaults(version=(3, 22, 0)),
+    ],
+)
+def test_row7_requires_one_of_the_owners_names(defaults: GatekeeperDefaults) -> None:
+    """Legacy, new and truncated names are the owner's own; not-wanted deletes those only."""
+    short = live("K8sRequiredLabels", "quiet", scoped=[])
+    long = live("K8sRequiredLabels", "q" * 250, scoped=[])
+    new, legacy = stamp(make.binding(short)), stamp(make.binding(short, legacy=True))
+    truncated = stamp(make.binding(long))
+    assert len(truncated["metadata"]["name"]) == gk.MAX_NAME_LENGTH
+    verdicts = judge(
+        [*gatekeeper(), short, long, new, legacy, truncated],
+        rules=replace(RULES, gatekeeper=defaults),
+    )
+    assert set(verdicts.values()) == {(Action.DELETE, Reason.NOT_WANTED)}
+    assert len(verdicts) == 3
+
+
+def test_row7b_a_users_policy_tied_to_a_template_that_wants_none() -> None:
+    """A template with generateVAP: false; the user's own policy carries a copied owner."""
+    base = gatekeeper(generate_vap=False)
+    mine = stamp(make.policy(base[1]))
+    mine["metadata"]["name"] = "platform-required-labels"
+    verdicts = judge([*base, mine], policies=True)
+    assert verdicts["platform-required-labels"] == (Action.REPORT, Reason.NAME_MISMATCH)
+    assert verdicts["gatekeeper-k8srequiredlabels"] == (Action.DELETE, Reason.NOT_WANTED)
 
 
 def test_unowned_binding_wanted_under_another_reading_of_its_name_is_kept() -> None:
@@ -516,14 +550,188 @@ def test_a_constraint_missing_fields_is_still_found_by_its_name() -> None:
     assert key == ("k8srequiredlabels", "c") and record.facts.problem
 
 
-def test_row7_follows_the_table_even_for_a_name_another_constraint_wants() -> None:
+def test_row7b_a_name_another_constraint_wants_is_not_its_owners() -> None:
     """Owned by K8sRequiredLabels/bar (wanting none) but named for K8sRequiredLabels/baz:
-    row 7 deletes it (Gatekeeper then creates baz's own binding; the re-check reads bar)."""
+    not one of bar's names, so kept and reported whatever bar wants."""
     bar = live("K8sRequiredLabels", "bar", scoped=[])
     baz = live("K8sRequiredLabels", "baz")
     odd = stamp(make.binding(bar))
     odd["metadata"]["name"] = gk.binding_name("K8sRequiredLabels", "baz")
     assert judge([*gatekeeper(), bar, baz, odd])[odd["metadata"]["name"]] == (
-        Action.DELETE,
-        Reason.NOT_WANTED,
+        Action.REPORT,
+        Reason.NAME_MISMATCH,
     )
+
+
+# --- row 6: terminating owners --------------------------------------------------------------
+
+TERMINATING = "2026-01-01T00:30:00Z"
+
+
+def terminating(obj: dict, value: object = TERMINATING) -> dict:
+    obj["metadata"]["deletionTimestamp"] = value
+    obj["metadata"]["finalizers"] = ["example.com/hold"]
+    return obj
+
+
+def test_row6_a_terminating_owner_is_deleted_in_waiting() -> None:
+    c = terminating(live("K8sRequiredLabels", "stuck"))
+    base = gatekeeper()
+    terminating(base[1])
+    inventory = snapshot([*base, c, stamp(make.binding(c))])
+    verdicts = {v.obj.name: v for v in plan(inventory, RULES, now=NOW).verdicts}
+    for name in ("gatekeeper-k8srequiredlabels-stuck", "gatekeeper-k8srequiredlabels"):
+        verdict = verdicts[name]
+        assert (verdict.action, verdict.reason) == (Action.DELETE, Reason.OWNER_DELETED)
+        assert "terminating" in verdict.detail
+
+
+def test_row6_recheck_accepts_a_still_terminating_owner_as_gone() -> None:
+    c = terminating(live("K8sRequiredLabels", "stuck"))
+    verdict, inventory = _candidate([*gatekeeper(), c, stamp(make.binding(c))])
+    assert verdict.recheck is Recheck.CONSTRAINT
+    assert still_deletable(verdict, c, inventory=inventory, rules=RULES)[0] is True
+    assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is True
+    recreated = live("K8sRequiredLabels", "stuck")  # deleted, then created again
+    assert still_deletable(verdict, recreated, inventory=inventory, rules=RULES)[0] is False
+    broken = terminating(live("K8sRequiredLabels", "stuck"), {"not": "a time"})
+    assert still_deletable(verdict, broken, inventory=inventory, rules=RULES)[0] is False
+    # A not-wanted candidate whose owner started terminating since is gone too.
+    quiet = live("K8sRequiredLabels", "quiet", scoped=[])
+    verdict, inventory = _candidate([*gatekeeper(), quiet, stamp(make.binding(quiet))])
+    ending = terminating(copy.deepcopy(quiet))
+    assert still_deletable(verdict, ending, inventory=inventory, rules=RULES) == (
+        True,
+        "owner still terminating",
+    )
+
+
+def test_row6_a_malformed_deletion_timestamp_is_undecided() -> None:
+    c = terminating(live("K8sRequiredLabels", "odd"), ["2026"])
+    assert judge([*gatekeeper(), c, stamp(make.binding(c))]) == {
+        "gatekeeper-k8srequiredlabels-odd": (Action.UNDECIDED, Reason.UNDECIDED)
+    }
+
+
+def test_row2_a_terminating_constraint_claims_no_unowned_binding() -> None:
+    c = terminating(live("K8sRequiredLabels", "stuck"))
+    orphan = stamp(make.binding(c, owned=False))
+    assert judge([*gatekeeper(), c, orphan], rules=replace(RULES, reasons=ALL)) == {
+        orphan["metadata"]["name"]: (Action.DELETE, Reason.ORPHANED_UNOWNED)
+    }
+
+
+# --- row 6b: templates Gatekeeper rejects -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    ["two-targets", "no-code", "name-not-kind"],
+)
+def test_row6b_a_rejected_template_keeps_its_policy_and_bindings(breakage: str) -> None:
+    base = gatekeeper()
+    template = base[1]
+    if breakage == "two-targets":
+        second = copy.deepcopy(template["spec"]["targets"][0])
+        second["target"] = "other.example.com"
+        template["spec"]["targets"].append(second)
+    elif breakage == "no-code":
+        template["spec"]["targets"][0]["code"] = []
+    else:
+        template["spec"]["crd"]["spec"]["names"]["kind"] = "K8sSomethingElse"
+    c = live("K8sRequiredLabels", "c")
+    quiet = live("K8sRequiredLabels", "quiet", scoped=[])
+    objs = [*base, c, quiet, stamp(make.binding(c)), stamp(make.binding(quiet))]
+    verdicts = judge(objs, policies=True)
+    assert set(verdicts.values()) == {(Action.REPORT, Reason.TEMPLATE_INVALID)}
+    assert len(verdicts) == 3
+
+
+def test_row6b_recheck_of_a_template_rejected_since_keeps_the_policy() -> None:
+    base = gatekeeper(generate_vap=False)
+    verdict, inventory = _candidate(base)
+    assert verdict.reason is Reason.NOT_WANTED and verdict.recheck is Recheck.TEMPLATE
+    rejected = copy.deepcopy(base[1])
+    rejected["spec"]["targets"].append(copy.deepcopy(rejected["spec"]["targets"][0]))
+    deletable, why = still_deletable(verdict, rejected, inventory=inventory, rules=RULES)
+    assert deletable is False and "rejected" in why
+
+
+def test_row6b_an_unowned_policy_of_a_rejected_template_is_reported() -> None:
+    base = gatekeeper(targets=2)
+    orphan = stamp(make.policy(base[1], owned=False))
+    assert judge([*base[:3], orphan], rules=replace(RULES, reasons=ALL), policies=True) == {
+        "gatekeeper-k8srequiredlabels": (Action.REPORT, Reason.TEMPLATE_INVALID)
+    }
+
+
+# --- rows 8-9 with an observed version ------------------------------------------------------
+
+V3_22_0 = GatekeeperDefaults(version=(3, 22, 0))
+
+
+def test_rows8_9_an_observed_v3_22_0_manages_the_legacy_name() -> None:
+    dup = live("K8sRequiredLabels", "dup")
+    sole_new = live("K8sRequiredLabels", "sole-new")
+    objs = [
+        *gatekeeper(),
+        dup,
+        sole_new,
+        stamp(make.binding(dup)),
+        stamp(make.binding(dup, legacy=True)),
+        stamp(make.binding(sole_new)),
+    ]
+    inventory = snapshot(objs)
+    result = plan(inventory, replace(RULES, gatekeeper=V3_22_0), now=NOW)
+    verdicts = {v.obj.name: v for v in result.verdicts if v.obj.is_binding}
+    assert {n: (v.action, v.reason) for n, v in verdicts.items()} == {
+        "gatekeeper-k8srequiredlabels-dup": (Action.DELETE, Reason.LEGACY_DUPLICATE),
+        "gatekeeper-dup": (Action.KEEP, Reason.WANTED),
+        "gatekeeper-k8srequiredlabels-sole-new": (Action.KEEP, Reason.WANTED),
+    }
+    duplicate = verdicts["gatekeeper-k8srequiredlabels-dup"]
+    assert "v3.22.0" in duplicate.detail and "legacy" in duplicate.detail
+    assert duplicate.recheck is Recheck.LEGACY_BINDING
+    assert recheck_binding_name(duplicate) == "gatekeeper-dup"
+    rules = replace(RULES, gatekeeper=V3_22_0)
+    legacy = next(o for o in objs if o["metadata"]["name"] == "gatekeeper-dup")
+    assert still_deletable(duplicate, legacy, inventory=inventory, rules=rules)[0] is True
+    assert still_deletable(duplicate, None, inventory=inventory, rules=rules)[0] is False
+
+
+@pytest.mark.parametrize("version", [None, (3, 22, 1), (3, 23, 0)])
+def test_rows8_9_unknown_or_newer_versions_keep_the_new_name(version: Any) -> None:
+    dup = live("K8sRequiredLabels", "dup")
+    objs = [*gatekeeper(), dup, stamp(make.binding(dup)), stamp(make.binding(dup, legacy=True))]
+    rules = replace(RULES, gatekeeper=GatekeeperDefaults(version=version))
+    assert judge(objs, rules=rules) == {
+        "gatekeeper-k8srequiredlabels-dup": (Action.KEEP, Reason.WANTED),
+        "gatekeeper-dup": (Action.DELETE, Reason.LEGACY_DUPLICATE),
+    }
+
+
+def test_unowned_new_name_beside_a_managed_legacy_binding_is_reported() -> None:
+    dup = live("K8sRequiredLabels", "dup")
+    objs = [
+        *gatekeeper(),
+        dup,
+        stamp(make.binding(dup, legacy=True)),
+        stamp(make.binding(dup, owned=False)),
+    ]
+    rules = replace(RULES, gatekeeper=V3_22_0, reasons=ALL)
+    assert judge(objs, rules=rules)["gatekeeper-k8srequiredlabels-dup"] == (
+        Action.REPORT,
+        Reason.LEGACY_DUPLICATE,
+    )
+
+
+# --- parsing never raises on wrongly typed fields -----------------------------------------
+
+
+def test_a_crd_with_a_non_string_version_name_makes_its_kind_undecided() -> None:
+    base = gatekeeper()
+    base[2]["spec"]["versions"] = [{"name": {"v1": True}, "served": True}]
+    gone = make.constraint("K8sRequiredLabels", "gone", uid="g")
+    assert judge([*base, stamp(make.binding(gone))]) == {
+        "gatekeeper-k8srequiredlabels-gone": (Action.UNDECIDED, Reason.UNDECIDED)
+    }

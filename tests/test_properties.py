@@ -29,6 +29,7 @@ NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 KINDS = ("K8sAlpha", "K8sBeta", "K8sGamma")
 # "k8sbeta-a" makes names collide: its legacy binding name is K8sBeta/a's new one.
 NAMES = ("a", "shared", "k8sbeta-a")
+VERSIONS = (None, (3, 19, 0), (3, 22, 0), (3, 22, 1), (3, 23, 0))
 ACTIONS = (None, "deny", "warn", "dryrun", "scoped-vap", "scoped-audit", "scoped-star")
 SCOPED = {
     "scoped-vap": [{"action": "deny", "enforcementPoints": [{"name": "vap.k8s.io"}]}],
@@ -54,24 +55,41 @@ class World:
     # binding name -> the live constraints (kind, name) that want a binding of that name
     wanted_new: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     wanted_legacy: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # owners that live (listed, not terminating): (kind or "template", name) -> their names
+    live_names: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    rejected_templates: set[str] = field(default_factory=set)  # kinds Gatekeeper rejects
 
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
     world = World(
-        defaults=GatekeeperDefaults(create_vap=draw(st.booleans()), create_vapb=draw(st.booleans()))
+        defaults=GatekeeperDefaults(
+            create_vap=draw(st.booleans()),
+            create_vapb=draw(st.booleans()),
+            version=draw(st.sampled_from(VERSIONS)),
+        )
     )
     installed = draw(st.sampled_from([True, True, True, False]))  # mostly installed
     if installed:
         world.objects.append(make.template_crd())
     for kind in KINDS:
-        template_state = draw(st.sampled_from(["absent", "present", "crd-only"]))
+        template_state = draw(
+            st.sampled_from(["absent", "present", "crd-only", "terminating", "rejected"])
+        )
         cel = draw(st.booleans())
         generate_vap = draw(st.sampled_from([None, True, False]))
-        template = make.template(kind, cel=cel, generate_vap=generate_vap, uid=str(uuid.uuid4()))
+        targets = 2 if template_state == "rejected" else 1
+        template = make.template(
+            kind, cel=cel, generate_vap=generate_vap, uid=str(uuid.uuid4()), targets=targets
+        )
+        listed = installed and template_state in ("present", "terminating", "rejected")
+        if listed:
+            world.objects.append(_ending(stamp(template), template_state == "terminating"))
+        if installed and template_state == "rejected":
+            world.rejected_templates.add(kind)
         present = installed and template_state == "present"
-        if present:
-            world.objects.append(stamp(template))
+        if installed and template_state in ("present", "rejected"):
+            world.live_names[("template", kind.lower())] = {gk.policy_name(kind.lower())}
         if installed and template_state != "absent":
             world.objects.append(make.constraint_crd(template))
         template_wants = (
@@ -82,22 +100,29 @@ def worlds(draw: st.DrawFn) -> World:
         if template_wants:
             world.wanted_policies.add(gk.policy_name(kind.lower()))
         for policy_variant in draw(
-            st.lists(st.sampled_from(["owned", "stale", "unowned"]), max_size=1)
+            st.lists(st.sampled_from(["owned", "stale", "unowned", "renamed"]), max_size=2)
         ):
             owner = (
                 template
                 if policy_variant != "stale"
                 else make.template(kind, uid=str(uuid.uuid4()))
             )
-            world.objects.append(stamp(make.policy(owner, owned=policy_variant != "unowned")))
+            policy = stamp(make.policy(owner, owned=policy_variant != "unowned"))
+            if policy_variant == "renamed":  # a user's policy with a copied ownerReference
+                policy["metadata"]["name"] = f"user-{kind.lower()}"
+            world.objects.append(policy)
         for name in NAMES:
             action = draw(st.sampled_from(ACTIONS))
             constraint = make.constraint(
                 kind, name, uid=str(uuid.uuid4()), **_action_options(action)
             )
-            live = installed and template_state != "absent" and draw(st.booleans())
+            state = draw(st.sampled_from(["gone", "live", "live", "terminating"]))
+            listed = installed and template_state != "absent" and state != "gone"
+            live = listed and state == "live"
+            if listed:
+                world.objects.append(_ending(stamp(constraint), state == "terminating"))
             if live:
-                world.objects.append(stamp(constraint))
+                world.live_names[(kind, name)] = set(gk.binding_names(kind, name))
                 wants = template_wants and (
                     action in ("scoped-vap", "scoped-star")
                     if action and action.startswith("scoped")
@@ -110,15 +135,32 @@ def worlds(draw: st.DrawFn) -> World:
             variants = draw(
                 st.lists(
                     st.sampled_from(
-                        ["new", "legacy", "stale-new", "unowned-new", "unowned-legacy", "foreign"]
+                        [
+                            "new",
+                            "legacy",
+                            "stale-new",
+                            "unowned-new",
+                            "unowned-legacy",
+                            "foreign",
+                            "renamed",
+                            "other-name",
+                        ]
                     ),
-                    max_size=2,
+                    max_size=3,
                     unique=True,
                 )
             )
             for variant in variants:
                 world.objects.append(stamp(_binding(constraint, variant)))
     return world
+
+
+def _ending(obj: dict[str, Any], terminating: bool) -> dict[str, Any]:
+    """The object with a deletionTimestamp when it is stuck terminating behind a finalizer."""
+    if terminating:
+        obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:30:00Z"
+        obj["metadata"]["finalizers"] = ["example.com/hold"]
+    return obj
 
 
 def _action_options(action: str | None) -> dict[str, Any]:
@@ -138,6 +180,14 @@ def _binding(constraint: dict[str, Any], variant: str) -> dict[str, Any]:
     if variant == "stale-new":
         constraint = copy.deepcopy(constraint)
         constraint["metadata"]["uid"] = str(uuid.uuid4())
+    if variant in ("renamed", "other-name"):  # a copied ownerReference on a user's binding
+        binding = make.binding(constraint)
+        kind, name = constraint["kind"], constraint["metadata"]["name"]
+        other = NAMES[(NAMES.index(name) + 1) % len(NAMES)]
+        binding["metadata"]["name"] = (
+            f"user-{kind.lower()}-{name}" if variant == "renamed" else gk.binding_name(kind, other)
+        )
+        return binding
     return make.binding(
         constraint, legacy=variant.endswith("legacy"), owned=not variant.startswith("unowned")
     )
@@ -153,10 +203,9 @@ def _deleted(objects: list[dict[str, Any]], rules: Rules, failed: tuple[str, ...
     return {(v.obj.kind, v.obj.name) for v in result.deletions}
 
 
-def _new_binding_owned_by(world: World, owner: tuple[str, str]) -> bool:
-    kind, name = owner
+def _binding_owned_by(world: World, name: str, owner: tuple[str, str]) -> bool:
     for obj in world.objects:
-        if obj["kind"] == BINDING_KIND and obj["metadata"]["name"] == gk.binding_name(kind, name):
+        if obj["kind"] == BINDING_KIND and obj["metadata"]["name"] == name:
             ref = gk.controller_owner(obj)
             if ref is not None and (ref.kind, ref.name) == owner:
                 return True
@@ -181,10 +230,13 @@ def test_never_deletes_what_gatekeeper_wants(world: World, include_unowned: bool
             assert obj.name not in world.wanted_legacy, verdict
             continue
         owner = (ref.kind, ref.name)
-        assert owner not in world.wanted_new.get(obj.name, set()), verdict
-        if owner in world.wanted_legacy.get(obj.name, set()):
-            # Only as a legacy duplicate: the owner's new-scheme binding enforces instead.
-            assert _new_binding_owned_by(world, owner), verdict
+        if owner in world.wanted_new.get(obj.name, set()) | world.wanted_legacy.get(
+            obj.name, set()
+        ):
+            # Only as a duplicate: the binding under the name Gatekeeper manages enforces.
+            managed = gk.managed_binding_name(ref.kind, ref.name, world.defaults)
+            assert obj.name != managed, verdict
+            assert _binding_owned_by(world, managed, owner), verdict
 
 
 @SETTINGS
@@ -226,3 +278,37 @@ def test_every_verdict_is_one_of_the_documented_rows(world: World) -> None:
         if verdict.action is Action.DELETE:
             assert verdict.reason in DELETE_REASONS
             assert verdict.recheck is not None and verdict.owner is not None
+
+
+@SETTINGS
+@given(world=worlds(), include_unowned=st.booleans())
+def test_nothing_without_its_owners_name_is_deleted_while_the_owner_lives(
+    world: World, include_unowned: bool
+) -> None:
+    """The "name carried" rule (rows 7/7b), whatever the flags and the version."""
+    result = plan(snapshot(world.objects), _rules(world, include_unowned), now=NOW)
+    for verdict in result.deletions:
+        ref = verdict.obj.owner
+        if ref is None:
+            continue
+        key = (ref.kind, ref.name) if verdict.obj.is_binding else ("template", ref.name)
+        names = world.live_names.get(key)
+        if names is not None:
+            assert verdict.obj.name in names, verdict
+
+
+@SETTINGS
+@given(world=worlds(), include_unowned=st.booleans())
+def test_a_rejected_template_loses_nothing(world: World, include_unowned: bool) -> None:
+    """Row 6b: Gatekeeper returns before touching a rejected template's objects."""
+    result = plan(snapshot(world.objects), _rules(world, include_unowned), now=NOW)
+    for verdict in result.deletions:
+        ref = verdict.obj.owner
+        if ref is None or ref.group not in (gk.CONSTRAINTS_GROUP, gk.TEMPLATES_GROUP):
+            continue
+        if verdict.obj.is_binding:
+            live = (ref.kind, ref.name) in world.live_names
+            assert not (live and ref.kind in world.rejected_templates), verdict
+        else:
+            rejected = {k.lower() for k in world.rejected_templates}
+            assert ref.name not in rejected, verdict

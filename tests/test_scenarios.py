@@ -72,7 +72,7 @@ def test_sweep_leaves_exactly_what_is_expected(scenario: Scenario, tmp_path) -> 
 
 def test_corpus_covers_every_reason() -> None:
     seen = {want.split()[1] for s in SCENARIOS for want in s.expected.values() if " " in want}
-    assert seen == {r.value for r in Reason} - {"foreign", "undecided", "wanted", "name-mismatch"}
+    assert seen == {r.value for r in Reason} - {"foreign", "undecided", "wanted"}
 
 
 def test_scenario_names_are_unique() -> None:

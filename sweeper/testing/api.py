@@ -147,23 +147,41 @@ def builtin_types(vap_versions: tuple[str, ...]) -> list[ResourceType]:
     return types
 
 
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """A list of strings as a tuple (absent: empty); None when it is anything else."""
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return None
+
+
 def crd_types(crd: dict[str, Any]) -> tuple[list[ResourceType], set[str]]:
-    """Served types of one CRD object, and every version it declares; ([], set()) if malformed."""
-    try:
-        spec = crd["spec"]
-        names = spec["names"]
-        group, plural, kind = spec["group"], names["plural"], names["kind"]
-        namespaced = spec.get("scope", "Namespaced") == "Namespaced"
-        singular = names.get("singular") or kind.lower()
-        short_names = tuple(names.get("shortNames") or ())
-        categories = tuple(names.get("categories") or ())
-        versions = spec["versions"]
-        served = [ResourceType(group, v["name"], plural, kind, singular, namespaced,
-                               short_names, categories, CUSTOM_VERBS)
-                  for v in versions if v.get("served", True)]
-        return served, {v["name"] for v in versions}
-    except (KeyError, TypeError, AttributeError):
+    """Served types of one CRD object, and every version it declares; ([], set()) if malformed
+    (kube-apiserver would have refused such a CRD, so it serves nothing here)."""
+    spec = crd.get("spec") if isinstance(crd, dict) else None
+    names = spec.get("names") if isinstance(spec, dict) else None
+    if not isinstance(names, dict):
         return [], set()
+    group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
+    singular = names.get("singular") or (kind.lower() if isinstance(kind, str) else None)
+    short_names, categories = _strings(names.get("shortNames")), _strings(names.get("categories"))
+    versions = spec.get("versions")
+    if not (
+        all(isinstance(v, str) and v for v in (group, plural, kind, singular))
+        and short_names is not None
+        and categories is not None
+        and isinstance(versions, list)
+        and all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in versions)
+    ):
+        return [], set()
+    namespaced = spec.get("scope", "Namespaced") == "Namespaced"
+    served = [
+        ResourceType(group, v["name"], plural, kind, singular, namespaced,
+                     short_names, categories, CUSTOM_VERBS)
+        for v in versions if v.get("served", True) is True
+    ]
+    return served, {v["name"] for v in versions}
 
 
 _SELECTOR_TERM = re.compile(
@@ -191,8 +209,9 @@ def parse_label_selector(expr: str) -> Selector | None:
         wanted[m[1]] = m[2]
 
     def select(obj: dict[str, Any]) -> bool:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        return all(labels.get(k) == v for k, v in wanted.items())
+        meta = obj.get("metadata")
+        labels = meta.get("labels") if isinstance(meta, dict) else None
+        return isinstance(labels, dict) and all(labels.get(k) == v for k, v in wanted.items())
     return select
 
 
