@@ -127,28 +127,49 @@ def _log_start(settings: Settings, reporter: Reporter) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Judged:
+    """What a sweep decides before it writes anything: the cluster as read, and the plan."""
+
+    inventory: Inventory
+    plan: Plan
+
+
+def judge(
+    client: KubeClient, *, settings: Settings, reporter: Reporter, now: datetime
+) -> Judged | None:
+    """Read the cluster and decide every VAP and VAPB, as a sweep does; None when the
+    cluster serves no ValidatingAdmissionPolicy API. Raises ``ApiError`` or
+    ``SweepAborted`` when the read cannot even start. Never writes."""
+    version = discover_vap_version(client)
+    if version is None:
+        reporter.event(
+            Event.NOTHING_TO_DO,
+            "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
+        )
+        return None
+    with _no_cyclic_gc():
+        inventory = gather(client, vap_version=version)
+    reporter.list_failures(inventory)
+    with _no_cyclic_gc():
+        the_plan = plan(inventory, settings.rules, now=now)
+    return Judged(inventory, the_plan)
+
+
 def _run_stages(
     client: KubeClient, *, settings: Settings, reporter: Reporter, runtime: Runtime
 ) -> _Stages:
     """Gather, plan and apply; what each produced, and the exit code they add up to."""
     try:
-        version = discover_vap_version(client)
-        if version is None:
-            reporter.event(
-                Event.NOTHING_TO_DO,
-                "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
-            )
-            return _Stages(ExitCode.OK)
-        with _no_cyclic_gc():
-            inventory = gather(client, vap_version=version)
+        judged = judge(client, settings=settings, reporter=reporter, now=runtime.now())
     except ApiError as error:
         code = ExitCode.USAGE if error.denied else ExitCode.READ_FAILED
         return _Stages(code, str(error))
     except SweepAborted as error:
         return _Stages(ExitCode.READ_FAILED, str(error), interrupted=True)
-    reporter.list_failures(inventory)
-    with _no_cyclic_gc():
-        the_plan = plan(inventory, settings.rules, now=runtime.now())
+    if judged is None:
+        return _Stages(ExitCode.OK)
+    inventory, the_plan = judged.inventory, judged.plan
     reporter.planned(the_plan)
     result = apply(
         the_plan,
