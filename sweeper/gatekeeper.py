@@ -65,6 +65,11 @@ class GatekeeperDefaults:
         return self.version is not None and self.version < NEW_BINDING_NAMES_SINCE
 
     @property
+    def version_text(self) -> str | None:
+        """``v3.22.0``, or None when the version is unknown."""
+        return None if self.version is None else "v" + ".".join(map(str, self.version))
+
+    @property
     def binding_scheme(self) -> str:
         """Human name of the scheme the running Gatekeeper uses, for verdict details."""
         if self.version is None:

@@ -21,8 +21,8 @@ from sweeper.summary import OPTIONAL_FIELDS, Summary, snake
 
 # Type names as written in the docs.
 STRING, INTEGER, NUMBER, BOOLEAN = "string", "integer", "number", "boolean"
-STRINGS, NULLABLE_STRING = "string[]", "string|null"
-TYPES = (STRING, INTEGER, NUMBER, BOOLEAN, STRINGS, NULLABLE_STRING)
+STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN = "string[]", "string|null", "boolean|null"
+TYPES = (STRING, INTEGER, NUMBER, BOOLEAN, STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN)
 
 # On every line; `cluster` only with --cluster-name.
 COMMON_REQUIRED = {
@@ -103,6 +103,27 @@ EVENTS: dict[str, EventSchema] = {
         },
     ),
     "tls_verify_off": EventSchema("after sweep_started, with --insecure-skip-tls-verify"),
+    "gatekeeper_observed": EventSchema(
+        "before the lists: what the sweep assumes about the running Gatekeeper",
+        {
+            "namespace": STRING,
+            "deployments": STRINGS,
+            "generators": STRINGS,
+            "version": NULLABLE_STRING,
+            "vap_default": BOOLEAN,
+            "vapb_default": BOOLEAN,
+            "vap_default_source": STRING,
+            "vapb_default_source": STRING,
+            "reconciling": NULLABLE_BOOLEAN,
+        },
+        {"problem": STRING},
+    ),
+    "gatekeeper_not_observed": EventSchema(
+        "Gatekeeper's Deployments could not be read or told nothing; the options apply"
+    ),
+    "gatekeeper_idle": EventSchema(
+        "Gatekeeper's CRDs exist but no running container generates VAPs and VAPBs"
+    ),
     "nothing_to_do": EventSchema("the cluster serves no ValidatingAdmissionPolicy API"),
     "list_failed": EventSchema(
         "a LIST failed or was cut short; what it covers stays undecided",
@@ -157,6 +178,8 @@ def type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == BOOLEAN:
         return isinstance(value, bool)
+    if kind == NULLABLE_BOOLEAN:
+        return value is None or isinstance(value, bool)
     if kind == STRINGS:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     raise ValueError(f"unknown type {kind!r}")

@@ -27,7 +27,7 @@ Which containers count (Gatekeeper ``main.go``, ``pkg/operations``, the chart's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.manager_args import (
@@ -288,19 +288,37 @@ class GatekeeperConfig:
             fields["problem"] = self.problem
         return fields
 
-    def warnings(self, *, gatekeeper_installed: bool) -> list[str]:
-        """The ``warning`` lines to log: why Gatekeeper was not observed, and whether it is
+    def warnings(self, *, gatekeeper_installed: bool) -> list[Concern]:
+        """What deserves a ``warning`` line: why Gatekeeper was not observed, and whether it is
         reconciling at all while its CRDs exist (nothing then removes or re-creates objects)."""
-        lines = []
+        found = []
         if self.problem is not None and self.problem != OBSERVATION_OFF:
-            lines.append(f"Gatekeeper not observed: {self.problem}; using the options' values")
+            found.append(
+                Concern(
+                    NOT_OBSERVED,
+                    f"Gatekeeper not observed: {self.problem}; using the options' values",
+                )
+            )
         idle = self.problem == NO_GENERATOR or self.reconciling is False
         if gatekeeper_installed and idle:
-            lines.append(
-                "Gatekeeper's CRDs exist but no running container generates VAPs and VAPBs: "
-                "leftovers are neither re-created nor removed by Gatekeeper"
+            found.append(
+                Concern(
+                    IDLE,
+                    "Gatekeeper's CRDs exist but no running container generates VAPs and "
+                    "VAPBs: leftovers are neither re-created nor removed by Gatekeeper",
+                )
             )
-        return lines
+        return found
+
+
+NOT_OBSERVED, IDLE = "not_observed", "idle"
+
+
+class Concern(NamedTuple):
+    """One warning about the running Gatekeeper: its kind and the line's message."""
+
+    kind: str  # NOT_OBSERVED or IDLE
+    message: str
 
 
 def resolve(

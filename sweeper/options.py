@@ -146,16 +146,28 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Abort if more than this percent of Gatekeeper's objects would go; 0 = off.",
         ),
         option(
-            "--gatekeeper-vap-default/--no-gatekeeper-vap-default",
+            "--observe-gatekeeper/--no-observe-gatekeeper",
             default=True,
             show_default="on",
-            help="Mirror Gatekeeper's --default-create-vap-for-templates.",
+            help="Read Gatekeeper's flags and version from its Deployments.",
+        ),
+        option(
+            "--gatekeeper-namespace",
+            default="gatekeeper-system",
+            help="Namespace of Gatekeeper's Deployments (labelled gatekeeper.sh/system=yes).",
+        ),
+        option(
+            "--gatekeeper-vap-default/--no-gatekeeper-vap-default",
+            default=None,
+            show_default="observed, else on",
+            help="Gatekeeper's --default-create-vap-for-templates; wins over what is observed.",
         ),
         option(
             "--gatekeeper-vapb-default/--no-gatekeeper-vapb-default",
-            default=True,
-            show_default="on",
-            help="Mirror Gatekeeper's --default-create-vap-binding-for-constraints.",
+            default=None,
+            show_default="observed, else on",
+            help="Gatekeeper's --default-create-vap-binding-for-constraints; wins over what "
+            "is observed.",
         ),
         option("--page-size", type=int, default=500, help="Items per LIST page."),
         option(
@@ -213,12 +225,13 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_settings(options: dict[str, Any]) -> Settings:
     """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
-    from sweeper.gatekeeper import GatekeeperDefaults
+    from sweeper.observe import resolve
     from sweeper.reasons import DEFAULT_REASONS, Reason
     from sweeper.settings import (
         ClusterAccess,
         Guards,
         Notices,
+        Observing,
         Rules,
         Settings,
         compile_excludes,
@@ -242,10 +255,12 @@ def build_settings(options: dict[str, Any]) -> Settings:
             concurrency=options["concurrency"],
         ),
         rules=Rules(
-            gatekeeper=GatekeeperDefaults(
-                create_vap=options["gatekeeper_vap_default"],
-                create_vapb=options["gatekeeper_vapb_default"],
-            ),
+            # Until Gatekeeper is observed: the options, else today's Gatekeeper defaults.
+            gatekeeper=resolve(
+                None,
+                vap_option=options["gatekeeper_vap_default"],
+                vapb_option=options["gatekeeper_vapb_default"],
+            ).defaults,
             reasons=reasons,
             min_age=options["min_age"],
             exclude=compile_excludes(tuple(options["exclude"])),
@@ -260,6 +275,12 @@ def build_settings(options: dict[str, Any]) -> Settings:
             notify_url=options.get("notify_url") or None,
             events=bool(options.get("events")),
             events_namespace=options.get("events_namespace") or None,
+        ),
+        observing=Observing(
+            enabled=bool(options.get("observe_gatekeeper", True)),
+            namespace=options.get("gatekeeper_namespace") or "gatekeeper-system",
+            vap_default=options["gatekeeper_vap_default"],
+            vapb_default=options["gatekeeper_vapb_default"],
         ),
         dry_run=options["dry_run"],
         log_level=options["log_level"],

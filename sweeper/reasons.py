@@ -59,6 +59,9 @@ class Event(enum.StrEnum):
     """The ``event`` field of every JSON log line."""
 
     SWEEP_STARTED = "sweep_started"
+    GATEKEEPER_OBSERVED = "gatekeeper_observed"
+    GATEKEEPER_NOT_OBSERVED = "gatekeeper_not_observed"
+    GATEKEEPER_IDLE = "gatekeeper_idle"
     NOTHING_TO_DO = "nothing_to_do"
     LIST_FAILED = "list_failed"
     DELETED = "deleted"

@@ -82,6 +82,17 @@ class Rules:
 
 
 @dataclass(frozen=True, slots=True)
+class Observing:
+    """Whether and where to read the running Gatekeeper's configuration, and the explicit
+    ``--[no-]gatekeeper-*-default`` options that win over whatever is observed."""
+
+    enabled: bool = True
+    namespace: str = "gatekeeper-system"
+    vap_default: bool | None = None  # None: not given
+    vapb_default: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Guards:
     """Limits that abort or end a sweep before it can do much harm."""
 
@@ -113,6 +124,7 @@ class Settings:
     rules: Rules = field(default_factory=Rules)
     guards: Guards = field(default_factory=Guards)
     notices: Notices = field(default_factory=Notices)
+    observing: Observing = field(default_factory=Observing)
     dry_run: bool = False
     log_level: str = "info"
     output: str = "json"
@@ -153,6 +165,8 @@ class Settings:
         namespace = self.notices.events_namespace
         if namespace is not None and not _DNS_LABEL.fullmatch(namespace):
             raise SettingsError("--events-namespace must be a Kubernetes namespace name")
+        if not _DNS_LABEL.fullmatch(self.observing.namespace):
+            raise SettingsError("--gatekeeper-namespace must be a Kubernetes namespace name")
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")

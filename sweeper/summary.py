@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.inventory import Inventory
 from sweeper.reasons import DELETE_REASONS, Action, Event, ExitCode, Reason
 from sweeper.settings import Guards
@@ -74,6 +75,9 @@ class Summary:
     dry_run: bool
     duration_ms: int
     vap_version: str | None = None
+    gatekeeper_version: str | None = None  # of the running Gatekeeper, when observed
+    vap_default: bool = True  # the Gatekeeper default flags the plan assumed
+    vapb_default: bool = True
     listed_bindings: int = 0
     listed_policies: int = 0
     listed_templates: int = 0
@@ -127,6 +131,7 @@ def summarize(
     result: ApplyResult | None = None,
     error: str | None = None,
     interrupted: bool = False,
+    gatekeeper: GatekeeperDefaults | None = None,
 ) -> Summary:
     """The summary of a sweep from what each stage produced (None: the stage never ran)."""
     verdicts: Iterable[Verdict] = plan.verdicts if plan is not None else ()
@@ -147,6 +152,9 @@ def summarize(
         dry_run=dry_run,
         duration_ms=duration_ms,
         vap_version=inventory.vap_version if inventory else None,
+        gatekeeper_version=gatekeeper.version_text if gatekeeper else None,
+        vap_default=gatekeeper.create_vap if gatekeeper else True,
+        vapb_default=gatekeeper.create_vapb if gatekeeper else True,
         listed_bindings=len(inventory.bindings) if inventory else 0,
         listed_policies=len(inventory.policies) if inventory else 0,
         listed_templates=len(inventory.templates) if inventory else 0,

@@ -14,21 +14,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from sweeper import paths
 from sweeper.errors import ApiError, SweepAborted
 from sweeper.execute import apply
+from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.gather import discover_vap_version, gather
-from sweeper.inventory import Inventory
+from sweeper.inventory import Inventory, Presence
 from sweeper.kube import KubeClient
 from sweeper.kubeconfig import ConfigError
 from sweeper.notices import SERVICEACCOUNT_NAMESPACE_FILE, SweepEnd, announce
+from sweeper.observe import (
+    IDLE,
+    SYSTEM_LABEL,
+    GatekeeperConfig,
+    not_observed,
+    observe,
+    resolve,
+)
 from sweeper.plan import plan
 from sweeper.reasons import Event, ExitCode
 from sweeper.report import Reporter
 from sweeper.retry import Retrier, RetryPolicy
-from sweeper.settings import Settings
+from sweeper.settings import Observing, Settings
 from sweeper.summary import ApplyResult, Summary, exit_status, summarize
 from sweeper.verdicts import Plan
 
@@ -69,6 +79,7 @@ class _Stages:
     plan: Plan | None = None
     result: ApplyResult | None = None
     interrupted: bool = False
+    gatekeeper: GatekeeperDefaults | None = None  # as observed; None: not reached
 
 
 def run_sweep(
@@ -94,6 +105,7 @@ def run_sweep(
         result=stages.result,
         error=stages.error,
         interrupted=stages.interrupted,
+        gatekeeper=stages.gatekeeper or settings.rules.gatekeeper,
     )
     # Metrics, Events and the notification go out before the summary, which stays last.
     end = SweepEnd(
@@ -129,10 +141,13 @@ def _log_start(settings: Settings, reporter: Reporter) -> None:
 
 @dataclass(frozen=True)
 class Judged:
-    """What a sweep decides before it writes anything: the cluster as read, and the plan."""
+    """What a sweep decides before it writes anything: the cluster as read, the plan, and
+    the settings it was made with (the rules as the running Gatekeeper configures them)."""
 
     inventory: Inventory
     plan: Plan
+    settings: Settings
+    gatekeeper: GatekeeperConfig
 
 
 def judge(
@@ -148,12 +163,46 @@ def judge(
             "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
         )
         return None
+    config = observe_gatekeeper(client, settings.observing)
+    reporter.event(
+        Event.GATEKEEPER_OBSERVED, "what the sweep assumes about Gatekeeper", **config.fields()
+    )
+    if settings.observing.enabled:  # else the rules hold the options' values already
+        settings = replace(settings, rules=replace(settings.rules, gatekeeper=config.defaults))
     with _no_cyclic_gc():
         inventory = gather(client, vap_version=version)
     reporter.list_failures(inventory)
+    installed = inventory.template_crd is Presence.PRESENT
+    for concern in config.warnings(gatekeeper_installed=installed):
+        event = Event.GATEKEEPER_IDLE if concern.kind == IDLE else Event.GATEKEEPER_NOT_OBSERVED
+        reporter.event(event, concern.message, level=logging.WARNING)
     with _no_cyclic_gc():
         the_plan = plan(inventory, settings.rules, now=now)
-    return Judged(inventory, the_plan)
+    return Judged(inventory, the_plan, settings, config)
+
+
+def observe_gatekeeper(client: KubeClient, observing: Observing) -> GatekeeperConfig:
+    """The running Gatekeeper's configuration, read from its Deployments when observing is
+    on; what cannot be read (403, 404, none labelled, ...) falls back to the options."""
+    namespace = observing.namespace
+    observation = None
+    if observing.enabled:
+        try:
+            deployments = client.list(
+                paths.deployments(namespace),
+                label_selector=f"{SYSTEM_LABEL}=yes",
+                transform=lambda obj: obj,
+            )
+        except ApiError as error:
+            observation = not_observed(namespace, f"cannot list its Deployments: {error}")
+        else:
+            observation = observe(deployments, namespace=namespace)
+    return resolve(
+        observation,
+        vap_option=observing.vap_default,
+        vapb_option=observing.vapb_default,
+        namespace=namespace,
+    )
 
 
 def _run_stages(
@@ -169,7 +218,7 @@ def _run_stages(
         return _Stages(ExitCode.READ_FAILED, str(error), interrupted=True)
     if judged is None:
         return _Stages(ExitCode.OK)
-    inventory, the_plan = judged.inventory, judged.plan
+    inventory, the_plan, settings = judged.inventory, judged.plan, judged.settings
     reporter.planned(the_plan)
     result = apply(
         the_plan,
@@ -180,7 +229,15 @@ def _run_stages(
         stop=runtime.stop,
     )
     code, error = exit_status(inventory, the_plan, result)
-    return _Stages(code, error, inventory, the_plan, result, interrupted=bool(result.aborted))
+    return _Stages(
+        code,
+        error,
+        inventory,
+        the_plan,
+        result,
+        interrupted=bool(result.aborted),
+        gatekeeper=settings.rules.gatekeeper,
+    )
 
 
 @contextlib.contextmanager

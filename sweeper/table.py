@@ -53,9 +53,7 @@ def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
     code = summary["exit_code"]
     error = summary.get("error")
     meaning = ExitCode(code).meaning if code in set(ExitCode) else "unknown"
-    verdict = f"Exit code {code} ({meaning})" + (
-        f": {error}." if error else "."
-    )
+    verdict = f"Exit code {code} ({meaning})" + (f": {error}." if error else ".")
     if summary.get("vap_version") is None and code != 0:
         return f"{mode}{where} stopped after {seconds}, before the cluster was read. {verdict}"
     acted = (
@@ -73,6 +71,20 @@ def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
     )
 
 
+def gatekeeper_line(fields: Mapping[str, Any]) -> str:
+    """What the sweep assumed about Gatekeeper (a ``gatekeeper_observed`` line), in words."""
+    version = fields.get("version")
+    where = fields.get("namespace")
+    seen = f"Gatekeeper {version} in {where}" if version else "Gatekeeper (version unknown)"
+
+    def flag(name: str, key: str) -> str:
+        state = "on" if fields.get(key) else "off"
+        return f"{name} default {state} ({fields.get(key + '_source')})"
+
+    flags = f"{flag('VAP', 'vap_default')}, {flag('VAPB', 'vapb_default')}"
+    return f"{seen}: {flags}."
+
+
 class TableSink:
     """Collects rows and notes during a sweep; prints them when the summary arrives."""
 
@@ -84,6 +96,7 @@ class TableSink:
         self._now = now
         self._rows: list[tuple[str, ...]] = []
         self._notes: list[str] = []
+        self._gatekeeper: str | None = None
 
     def write(
         self, event: Event, message: str, *, level: int, enabled: bool, fields: Mapping[str, Any]
@@ -91,6 +104,8 @@ class TableSink:
         """Take one Reporter line: a row, a note, or (the summary) the signal to print."""
         if event is Event.SWEEP_SUMMARY:
             self._print(fields)
+        elif event is Event.GATEKEEPER_OBSERVED:
+            self._gatekeeper = gatekeeper_line(fields)
         elif "object_name" in fields:
             self._rows.append(self._row(event, fields))
         elif enabled and level >= logging.WARNING:
@@ -131,6 +146,8 @@ class TableSink:
             out.append("No object to show: the sweep did not get to judge any.")
         if self._notes:
             out += ["", *self._notes]
+        if self._gatekeeper:
+            out += ["", self._gatekeeper]
         out += ["", paragraph(summary, self._cluster)]
         self._stream.write("\n".join(out) + "\n")
         self._stream.flush()

@@ -11,7 +11,7 @@ from typing import Any
 
 from sweeper import logschema
 from sweeper.report import Reporter
-from sweeper.settings import ClusterAccess, Guards, Notices, Rules, Settings
+from sweeper.settings import ClusterAccess, Guards, Notices, Observing, Rules, Settings
 from sweeper.sweep import Runtime, SweepResult, run_sweep
 
 # Objects are created at T0 by the server's clock; sweeps run an hour later.
@@ -59,15 +59,21 @@ class SweepRun:
 
 
 def settings_for(kubeconfig: str, **changes: Any) -> Settings:
-    """Test settings: no min age; any field of Settings, Rules, Guards or ClusterAccess."""
+    """Test settings: no min age, Gatekeeper not observed; any field of Settings or of one of
+    its groups, or a whole group by its name."""
     groups = {
         "access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
         "rules": Rules(min_age=timedelta(0)),
         "guards": Guards(),
         "notices": Notices(),
+        # A fixed Gatekeeper (``gatekeeper=`` in Rules) unless a test observes one.
+        "observing": Observing(enabled=False),
     }
     top: dict[str, Any] = {}
     for key, value in changes.items():
+        if key in groups:  # a whole group, e.g. observing=Observing(...)
+            groups[key] = value
+            continue
         for name, group in groups.items():
             if key in group.__dataclass_fields__:
                 groups[name] = replace(group, **{key: value})

@@ -97,7 +97,8 @@ def test_a_line_off_the_schema_fails(line: dict[str, Any], needle: str) -> None:
         **logschema.EVENTS["sweep_summary"].required,
     }
     good |= {k: 0 for k, t in logschema.EVENTS["sweep_summary"].required.items() if t != "string"}
-    good |= {"dry_run": False, "vap_version": "v1"}
+    good |= {"dry_run": False, "vap_version": "v1", "gatekeeper_version": None}
+    good |= {"vap_default": True, "vapb_default": True}
     assert logschema.problems(good) == []
     with pytest.raises(AssertionError, match=re.escape(needle)):
         logschema.check(good | line)

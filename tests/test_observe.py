@@ -329,7 +329,9 @@ def test_not_observed_falls_back_to_options_then_defaults() -> None:
     assert (config.vap_default, config.vap_default_source) == (False, ob.OPTION)
     assert (config.vapb_default, config.vapb_default_source) == (True, ob.DEFAULT)
     assert config.version is None and config.fields()["problem"] == failed.problem
-    assert config.warnings(gatekeeper_installed=True)[0].startswith("Gatekeeper not observed")
+    assert config.warnings(gatekeeper_installed=True)[0].message.startswith(
+        "Gatekeeper not observed"
+    )
     # Nothing of a failed observation is used, not even an agreed version.
     disagree = ob.observe(chart(f"{VAPB}=false", webhook_extra=("--operation=generate",)))
     assert ob.resolve(disagree).defaults == GatekeeperDefaults()

@@ -17,7 +17,9 @@ from helpers import NOW, T0, sweep
 
 from sweeper import execute
 from sweeper import gatekeeper as gk
+from sweeper.settings import Observing
 from sweeper.testing import FakeApiServer
+from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster
 from sweeper.verdicts import Recheck
 
@@ -25,6 +27,9 @@ CLUSTER_ROLE = Path(__file__).resolve().parents[1] / "cronjob" / "clusterrole.ya
 CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 
 Permission = tuple[str, str, str]  # (verb, apiGroup, resource)
+# Observing Gatekeeper lists its Deployments: the observer Role's business, not the ClusterRole's.
+OBSERVING = {("list", "apps", "deployments")}
+AUDIT_ARGS = ["--operation=audit", "--operation=status", "--operation=generate"]
 
 
 def granted(role: dict[str, Any] | None = None) -> set[Permission]:
@@ -70,7 +75,11 @@ def rechecks(monkeypatch: pytest.MonkeyPatch) -> set[Recheck]:
 
 
 def sweep_sample(
-    tmp_path: Path, *, vap_versions: tuple[str, ...], uninstall: bool = False
+    tmp_path: Path,
+    *,
+    vap_versions: tuple[str, ...],
+    uninstall: bool = False,
+    gatekeeper: str = "v3.23.0",
 ) -> FakeApiServer:
     """One real sweep of the sample cluster; returns the server (and its request log)."""
     with FakeApiServer(vap_versions=vap_versions, clock=lambda: T0) as server:
@@ -78,9 +87,15 @@ def sweep_sample(
         if uninstall:  # Gatekeeper gone: every CRD GET answers 404
             for crd in server.objects("CustomResourceDefinition"):
                 server.delete(*CRD_KEY, crd["metadata"]["name"])
-        name = "-".join(vap_versions) + ("-uninstalled" if uninstall else "")
+        server.create(
+            make.gatekeeper_deployment("gatekeeper-audit", version=gatekeeper, args=AUDIT_ARGS)
+        )
+        name = "-".join((*vap_versions, gatekeeper)) + ("-uninstalled" if uninstall else "")
         run = sweep(
-            server.write_kubeconfig(tmp_path / name), max_deletions=0, max_deletion_percent=0
+            server.write_kubeconfig(tmp_path / name),
+            max_deletions=0,
+            max_deletion_percent=0,
+            observing=Observing(enabled=True),
         )
         assert run.exit_code == 0, run.summary
         assert run.summary["deleted"] > 0
@@ -94,13 +109,14 @@ def test_cluster_role_grants_exactly_what_the_sweeper_sends(
         sweep_sample(tmp_path, vap_versions=("v1", "v1beta1")),
         sweep_sample(tmp_path, vap_versions=("v1beta1",)),
         sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"), uninstall=True),
+        # Gatekeeper <= v3.22.0 manages the legacy names: the re-check GETs the legacy binding.
+        sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"), gatekeeper="v3.22.0"),
     ]
-    used = set().union(*(sent(server) for server in servers))
+    used = set().union(*(sent(server) for server in servers)) - OBSERVING
+    assert all(sent(server) >= OBSERVING for server in servers)
 
     # The sweeps went down every path that sends a request, or the equality proves little.
-    # LEGACY_BINDING (an observed Gatekeeper <= v3.22.0) GETs a binding as NEW_BINDING does;
-    # the sample cluster is swept with no observed version.
-    assert rechecks | {Recheck.LEGACY_BINDING} == set(Recheck)
+    assert rechecks == set(Recheck)
     paths = {(r.verb, r.path) for server in servers for r in server.requests}
     crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     assert ("get", f"{crd_path}/{gk.TEMPLATE_CRD_NAME}") in paths
@@ -171,9 +187,17 @@ def test_the_charts_cluster_role_grants_the_same(tmp_path: Path) -> None:
 OBSERVER_ROLE = CLUSTER_ROLE.parent / "gatekeeper-observer-role.yaml"
 
 
-def test_observer_role_reads_only_gatekeepers_deployments() -> None:
-    """Observing Gatekeeper adds get/list on Deployments in its namespace, nothing else."""
+def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> None:
+    """Observing Gatekeeper adds get/list on Deployments in its namespace, nothing else: the
+    sweep lists them there; ``get`` is the read pair architecture.md's RBAC note grants."""
     role, binding = yaml.safe_load_all(OBSERVER_ROLE.read_text())
+    server = sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"))
+    observed = {
+        (r.verb, r.group, r.resource, r.namespace)
+        for r in server.requests
+        if r.resource == "deployments"
+    }
+    assert observed == {("list", "apps", "deployments", "gatekeeper-system")}
     assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-system"
     assert role["rules"] == [
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}

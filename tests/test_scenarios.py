@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from helpers import T0, sweep
@@ -10,7 +11,7 @@ from scenarios import Scenario, corpus
 
 from sweeper.plan import plan
 from sweeper.reasons import Action, Reason
-from sweeper.settings import Rules
+from sweeper.settings import Observing, Rules
 from sweeper.testing import FakeApiServer
 from sweeper.testing.snapshot import snapshot
 from sweeper.verdicts import Verdict
@@ -45,21 +46,35 @@ def test_planner_verdict_per_object(scenario: Scenario) -> None:
 def test_sweep_leaves_exactly_what_is_expected(scenario: Scenario, tmp_path) -> None:
     versions = ("v1", "v1beta1") if scenario.vap_version == "v1" else ("v1beta1",)
     with FakeApiServer(vap_versions=versions, clock=lambda: T0) as server:
-        for obj in scenario.objects:
+        for obj in [*scenario.objects, *scenario.deployments]:
             server.create(obj, force=True)
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         rules = rules_for(scenario)
+        # With Deployments, the sweep learns Gatekeeper's configuration by observing them.
+        gatekeeper: dict[str, Any] = (
+            {"observing": Observing(enabled=True)}
+            if scenario.deployments
+            else {"gatekeeper": scenario.defaults}
+        )
         run = sweep(
             kubeconfig,
             reasons=rules.reasons,
-            gatekeeper=scenario.defaults,
             max_deletions=0,
             max_deletion_percent=0,
+            **gatekeeper,
         )
         left = {o["metadata"]["name"] for kind in VAP_KINDS for o in server.objects(kind)}
-        again = sweep(kubeconfig, reasons=rules.reasons, gatekeeper=scenario.defaults)
+        again = sweep(kubeconfig, reasons=rules.reasons, **gatekeeper)
     deleted = {name for name, want in scenario.expected.items() if want.startswith("deleted")}
     assert run.exit_code == 0
+    if scenario.deployments:
+        (observed,) = run.events("gatekeeper_observed")
+        assert "problem" not in observed
+        assert (observed["vap_default"], observed["vapb_default"]) == (
+            scenario.defaults.create_vap,
+            scenario.defaults.create_vapb,
+        )
+        assert observed["vapb_default_source"] == "observed"
     assert set(scenario.expected) - left == deleted
     assert {line["object_name"]: f"deleted {line['reason']}" for line in run.events("deleted")} == {
         name: scenario.expected[name] for name in deleted

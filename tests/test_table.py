@@ -143,3 +143,20 @@ def test_a_failed_sweep_paragraph_names_its_error(server: FakeApiServer, kubecon
     assert "Exit code 2 (usage or configuration error): list /apis/templates" in (
         closing_paragraph(text)
     )
+
+
+def test_the_table_says_what_it_assumed_about_gatekeeper(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    from sweeper.settings import Observing
+    from sweeper.testing import objects as make
+
+    seed_sample_cluster(server, now=NOW)
+    generate = ["--operation=audit,status,generate"]
+    server.create(make.gatekeeper_deployment("gatekeeper-audit", version="v3.22.0", args=generate))
+    code, text = table_sweep(kubeconfig, dry_run=True, observing=Observing(vap_default=True))
+    assert code == 0
+    assert (
+        "Gatekeeper v3.22.0 in gatekeeper-system: VAP default on (option), "
+        "VAPB default on (observed)." in text.splitlines()
+    )
