@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sweeper import gatekeeper as gk
@@ -20,6 +20,7 @@ from sweeper import paths
 from sweeper.errors import ApiError, Interrupted, SweepAborted
 from sweeper.inventory import Inventory
 from sweeper.kube import DeleteResult, KubeClient
+from sweeper.manifests import clean_manifest
 from sweeper.reasons import Event
 from sweeper.recheck import still_deletable
 from sweeper.report import Reporter, names
@@ -47,6 +48,18 @@ class _Line:
     message: str
     level: int = logging.INFO
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _changed_since_listed(verdict: Verdict, current: dict[str, Any] | None) -> _Line | None:
+    """The line for an object that is gone or changed since it was listed; None if it is
+    still the object the plan judged (same uid and resourceVersion)."""
+    if current is None:
+        return _Line(*_DELETE_EVENTS[DeleteResult.GONE])
+    meta = current.get("metadata")
+    listed = (verdict.obj.uid, verdict.obj.resource_version)
+    if isinstance(meta, dict) and (meta.get("uid"), meta.get("resourceVersion")) == listed:
+        return None
+    return _Line(*_DELETE_EVENTS[DeleteResult.CONFLICT])
 
 
 def recheck_path(verdict: Verdict, inventory: Inventory) -> str:
@@ -190,16 +203,18 @@ class _Run:
             return _Line(Event.INTERRUPTED, str(error), logging.WARNING)
 
     def _recheck_and_delete(self, verdict: Verdict) -> _Line:
-        """Re-read what decided ``verdict``, then DELETE once; a failed DELETE is retried only
-        after a fresh look at the object (did the lost answer hide a success?) and its owner.
+        """Re-read what decided ``verdict`` and the object itself, then DELETE once; a failed
+        DELETE is retried only after a fresh look at the object (did the lost answer hide a
+        success?) and its owner.
         """
         path = object_path(verdict, self.inventory)
         dry_run = self.settings.dry_run
+        read: dict[str, Any] = {}  # the manifest the last attempt read, for a lost answer
 
         def attempt() -> _Line:
-            # Both tokens up front: no rate-limit wait may fall between the re-check and
+            # Every token up front: no rate-limit wait may fall between the re-check and
             # the DELETE, or an owner back in that gap would go unseen.
-            self.client.pace(1 if dry_run else 2)
+            self.client.pace(2 if dry_run else 3)
             deletable, why = still_deletable(
                 verdict,
                 self._fresh_decider(verdict),
@@ -208,41 +223,49 @@ class _Run:
             )
             if not deletable:
                 return _Line(Event.OWNER_BACK, f"kept: {why}")
+            # kube-apiserver answers a VAP or VAPB DELETE with a Status, not the object: read
+            # it now, so that its line carries what was deleted (``sweeper restore``).
+            current = self.client.get(path)
+            changed = _changed_since_listed(verdict, current)
+            if changed is not None:
+                return changed
+            read["manifest"] = clean_manifest(current)
+            fields = dict(read)
             if dry_run:
-                return _Line(Event.WOULD_DELETE, "would delete (dry run)", fields={"recheck": why})
+                return _Line(
+                    Event.WOULD_DELETE, "would delete (dry run)", fields={"recheck": why, **fields}
+                )
             result = self.client.delete(
                 path,
                 uid=verdict.obj.uid,
                 resource_version=verdict.obj.resource_version,
                 retry=False,
             )
-            return _Line(*_DELETE_EVENTS[result])
+            line = _Line(*_DELETE_EVENTS[result])
+            return replace(line, fields=fields) if result is DeleteResult.DELETED else line
 
         return self.client.retrier.run(
             attempt,
-            # Only a failed DELETE is tried again here; the re-check GET has its own retries.
+            # Only a failed DELETE is tried again here; the GETs have their own retries.
             retry_if=lambda error: error.retryable and error.verb == "delete",
-            before_retry=lambda error: self._lost_delete(verdict, path, error),
+            before_retry=lambda error: self._lost_delete(verdict, path, error, read),
         )
 
-    def _lost_delete(self, verdict: Verdict, path: str, error: ApiError) -> _Line | None:
+    def _lost_delete(
+        self, verdict: Verdict, path: str, error: ApiError, read: dict[str, Any]
+    ) -> _Line | None:
         """After a failed DELETE: the line it ends with if it took effect or the object
-        changed, or None to try again."""
+        changed, or None to try again; ``read`` holds the manifest read before it."""
         try:
             current = self.client.get(path, attempts=1)
         except ApiError:
             raise error from None  # what failed is the DELETE; its outcome is unknown
-        if current is None:
-            # Gone: by our DELETE if its answer could have been lost on the way back.
-            if error.transport or error.status in (500, 502, 504):
-                return _Line(Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)")
-            return _Line(*_DELETE_EVENTS[DeleteResult.GONE])
-        meta = current.get("metadata")
-        same = isinstance(meta, dict) and (meta.get("uid"), meta.get("resourceVersion")) == (
-            verdict.obj.uid,
-            verdict.obj.resource_version,
-        )
-        return None if same else _Line(*_DELETE_EVENTS[DeleteResult.CONFLICT])
+        if current is None and (error.transport or error.status in (500, 502, 504)):
+            # Gone: by our DELETE, whose answer was lost on the way back.
+            return _Line(
+                Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)", fields=read
+            )
+        return _changed_since_listed(verdict, current)
 
     def _fresh_decider(self, verdict: Verdict) -> dict[str, Any] | None:
         """GET the object that decided ``verdict``; None when it is proven gone.

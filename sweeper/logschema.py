@@ -22,7 +22,8 @@ from sweeper.summary import OPTIONAL_FIELDS, Summary, snake
 # Type names as written in the docs.
 STRING, INTEGER, NUMBER, BOOLEAN = "string", "integer", "number", "boolean"
 STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN = "string[]", "string|null", "boolean|null"
-TYPES = (STRING, INTEGER, NUMBER, BOOLEAN, STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN)
+OBJECT = "object"
+TYPES = (STRING, INTEGER, NUMBER, BOOLEAN, STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN, OBJECT)
 
 # On every line; `cluster` only with --cluster-name.
 COMMON_REQUIRED = {
@@ -129,8 +130,10 @@ EVENTS: dict[str, EventSchema] = {
         "a LIST failed or was cut short; what it covers stays undecided",
         {"path": STRING, "error": STRING},
     ),
-    "deleted": _object_event("an object was deleted"),
-    "would_delete": _object_event("--dry-run: an object would be deleted", recheck=STRING),
+    "deleted": _object_event("an object was deleted", manifest=OBJECT),
+    "would_delete": _object_event(
+        "--dry-run: an object would be deleted", recheck=STRING, manifest=OBJECT
+    ),
     "already_gone": _object_event("the DELETE answered 404: someone else deleted it"),
     "conflict": _object_event("the DELETE answered 409: the object changed; left alone"),
     "delete_failed": _object_event("the DELETE failed for good (after retries)", error=STRING),
@@ -180,6 +183,8 @@ def type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, bool)
     if kind == NULLABLE_BOOLEAN:
         return value is None or isinstance(value, bool)
+    if kind == OBJECT:
+        return isinstance(value, dict)
     if kind == STRINGS:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     raise ValueError(f"unknown type {kind!r}")

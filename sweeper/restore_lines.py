@@ -5,13 +5,12 @@ it) into the ``deleted`` events to restore, and each deleted manifest into the b
 create request. It refuses, with one line naming the input line, anything that is not the
 sweeper's own log or whose manifest is not a ValidatingAdmissionPolicy or binding of
 ``admissionregistration.k8s.io/v1`` or ``v1beta1``: a log is never a way to create an
-arbitrary object. ``clean_manifest`` is also what the sweep uses for its ``manifest`` field.
+arbitrary object.
 Imports nothing that does I/O.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sweeper.manifests import clean_manifest
 from sweeper.settings import SettingsError, parse_duration
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
@@ -38,16 +38,6 @@ SCHEMA_VERSION = 1  # the log schema this reader understands (report.SCHEMA_VERS
 
 # What the API server owns and sets itself: a create must not carry it (uid and
 # resourceVersion would be refused or ignored, status is written by the server).
-SERVER_OWNED_METADATA = (
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "managedFields",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-)
 
 # RFC 1123 subdomain: every name of a cluster-scoped object. Names from a log end up in
 # request paths, so nothing else (no "/", no "..") is accepted.
@@ -73,18 +63,6 @@ class BadInput(ValueError):
 
 
 # --- the manifest -------------------------------------------------------------------------
-
-
-def clean_manifest(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``obj`` without what the API server owns: ``status`` and the
-    server-set metadata (uid, resourceVersion, generation, timestamps, managedFields)."""
-    clean = copy.deepcopy(dict(obj))
-    clean.pop("status", None)
-    metadata = clean.get("metadata")
-    if isinstance(metadata, dict):
-        for key in SERVER_OWNED_METADATA:
-            metadata.pop(key, None)
-    return clean
 
 
 def collection_path(api_version: str, kind: str) -> str:

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sweeper.manifests import clean_manifest
 from sweeper.restore import RestoreRequest, connect, run_restore
-from sweeper.restore_lines import Filters, clean_manifest
+from sweeper.restore_lines import Filters
 from sweeper.retry import Retrier, RetryPolicy
 from sweeper.settings import ClusterAccess
 from sweeper.testing import FakeApiServer

@@ -332,7 +332,12 @@ def test_when_the_look_after_a_failed_delete_fails_the_delete_error_is_reported(
 ) -> None:
     name = _gone_binding(cluster)
     cluster.inject(method="DELETE", path=name, status=504, times=1)
-    cluster.inject(method="GET", path=f"/{name}$", status=503, times=1)
+    # Once the DELETE has failed, the next read of the object (the look) fails too.
+    cluster.on_request(
+        method="DELETE",
+        path=name,
+        action=lambda fake: fake.inject(method="GET", path=f"/{name}$", status=503, times=1),
+    )
     run, _ = swept(cluster, kubeconfig)
     (line,) = [x for x in run.events("delete_failed") if x["object_name"] == name]
     assert line["msg"] == "delete failed" and "HTTP 504" in line["error"]

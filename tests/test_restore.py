@@ -16,7 +16,8 @@ from restore_helpers import (
     write,
 )
 
-from sweeper.restore_lines import Filters, clean_manifest
+from sweeper.manifests import clean_manifest
+from sweeper.restore_lines import Filters
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 

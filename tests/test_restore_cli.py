@@ -22,7 +22,7 @@ from restore_helpers import (
 )
 
 from sweeper.cli import cli
-from sweeper.restore_lines import clean_manifest
+from sweeper.manifests import clean_manifest
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from sweeper.manifests import clean_manifest
 from sweeper.restore_lines import (
     BadInput,
     BadLine,
     Deletion,
     Filters,
-    clean_manifest,
     creation_body,
     deletion,
     latest,
