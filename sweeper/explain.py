@@ -61,7 +61,7 @@ class OwnerFacts:
     live_uid: str | None = None  # the listed owner's uid, when found
     terminating: bool | None = None  # None: not found, or deletionTimestamp unreadable
     uid_matches: bool | None = None  # the ownerReference's uid is the live owner's
-    skip: bool = False  # the owner carries the sweeper's skip annotation
+    skip_annotation: bool = False  # the owner carries the sweeper's skip annotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +421,7 @@ def _exclusions(
     reason = verdict.reason
     return Exclusions(
         skip_annotation=verdict.obj.skip,
-        owner_skip_annotation=owner is not None and owner.skip,
+        owner_skip_annotation=owner is not None and owner.skip_annotation,
         patterns=tuple(p.pattern for p in rules.exclude if p.search(verdict.obj.name)),
         reason_selected=reason in rules.reasons if reason in DELETE_REASONS else None,
         min_age_seconds=min_age,
