@@ -119,7 +119,6 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
     click.get_current_context().exit(restore_command(files, options))
 
 
-
 @decision_options
 @cli.command()
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
@@ -132,6 +131,7 @@ def explain(names: tuple[str, ...], **options: Any) -> None:
     """
     from sweeper.explain_cli import explain_command
 
+    logging.getLogger().addHandler(logging.NullHandler())  # as in _run: stderr stays ours
     click.get_current_context().exit(explain_command(names, options))
 
 

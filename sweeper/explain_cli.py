@@ -15,14 +15,19 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sweeper.explain import Explanation, Wish, explain
 from sweeper.inventory import Inventory, ListKey, Source
 from sweeper.reasons import Action, ExitCode
 from sweeper.report import rfc3339
 from sweeper.settings import Settings
-from sweeper.verdicts import Plan
+from sweeper.verdicts import Plan, Verdict
+
+if TYPE_CHECKING:
+    from sweeper.observe import GatekeeperConfig
+    from sweeper.sweep import Runtime
 
 UNKNOWN_NAME = "no ValidatingAdmissionPolicy or binding named {name}"
 
@@ -40,7 +45,7 @@ def explain_command(
     names: Sequence[str],
     options: dict[str, Any],
     *,
-    runtime: Any = None,
+    runtime: Runtime | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -49,8 +54,10 @@ def explain_command(
     from sweeper.sweep import Runtime
 
     settings = decision_settings(options)
-    result = run_explain(names, settings, runtime=runtime or Runtime())
     out, err = out or sys.stdout, err or sys.stderr
+    if settings.access.insecure_skip_tls_verify:
+        err.write("sweeper: warning: TLS verification is off (--insecure-skip-tls-verify)\n")
+    result = run_explain(names, settings, runtime=runtime or Runtime())
     for i, explanation in enumerate(result.explanations):
         if settings.output == "json":
             out.write(json.dumps(explanation.fields(), ensure_ascii=False) + "\n")
@@ -61,7 +68,7 @@ def explain_command(
     return result.exit_code
 
 
-def run_explain(names: Sequence[str], settings: Settings, *, runtime: Any) -> Explained:
+def run_explain(names: Sequence[str], settings: Settings, *, runtime: Runtime) -> Explained:
     """Connect, judge as a sweep does, and explain each of ``names``; never writes."""
     from sweeper.errors import ApiError, SweepAborted
     from sweeper.kubeconfig import ConfigError
@@ -95,17 +102,24 @@ def run_explain(names: Sequence[str], settings: Settings, *, runtime: Any) -> Ex
 
 
 def describe(
-    names: Sequence[str], *, inventory: Inventory, plan: Plan, settings: Settings, now: Any
+    names: Sequence[str],
+    *,
+    inventory: Inventory,
+    plan: Plan,
+    settings: Settings,
+    now: datetime,
+    config: GatekeeperConfig | None = None,
 ) -> Explained:
     """The explanations of the verdicts named ``names``, in the order asked; the error
-    lines and exit code of what could not be explained or read."""
+    lines and exit code of what could not be explained or read. ``config``: the observed
+    Gatekeeper configuration the plan used, when there is one (where its flags came from)."""
     wanted = dict.fromkeys(names)
-    by_name: dict[str, list[Any]] = {name: [] for name in wanted}
+    by_name: dict[str, list[Verdict]] = {name: [] for name in wanted}
     for verdict in plan.verdicts:
         if verdict.obj.name in by_name:
             by_name[verdict.obj.name].append(verdict)
     explanations = tuple(
-        explain(verdict, inventory=inventory, rules=settings.rules, now=now)
+        explain(verdict, inventory=inventory, rules=settings.rules, now=now, config=config)
         for name in wanted
         for verdict in by_name[name]
     )

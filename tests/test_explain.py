@@ -564,6 +564,11 @@ def test_the_options_reach_the_planner(server: FakeApiServer, kubeconfig: str) -
     assert orphan["exclusions"]["patterns"] == ["cost"]
     assert (orphan["decision"]["row"], orphan["decision"]["hold"]) == ("2", "excluded")
     assert owned["decision"]["row"] == "7" and owned["gatekeeper"]["create_vapb"] is False
+    insecure = invoke("explain", "--kubeconfig", kubeconfig, "--insecure-skip-tls-verify", name)
+    assert insecure.exit_code == 0
+    assert insecure.stderr == (
+        "sweeper: warning: TLS verification is off (--insecure-skip-tls-verify)\n"
+    )
     env = invoke("explain", name, env={"SWEEPER_KUBECONFIG": kubeconfig, "SWEEPER_OUTPUT": "table"})
     assert env.exit_code == 0 and env.stdout.startswith("ValidatingAdmissionPolicyBinding ")
 
