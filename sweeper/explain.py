@@ -308,8 +308,12 @@ def _constraint_lookup(
     seen = "found" if record is not None else "not found"
     return Lookup(
         record is not None,
-        f"{seen} in the complete LIST of {shown} constraints ({status.count} items)",
+        f"{seen} in the complete LIST of {shown} constraints ({_items(status.count)})",
     ), record
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
 
 
 def _kind_unknown(inventory: Inventory, kind: str) -> str:
@@ -335,7 +339,7 @@ def _template_lookup(inventory: Inventory, name: str) -> tuple[Lookup, TemplateR
     seen = "found" if record is not None else "not found"
     return Lookup(
         record is not None,
-        f"{seen} in the complete LIST of ConstraintTemplates ({status.count} items)",
+        f"{seen} in the complete LIST of ConstraintTemplates ({_items(status.count)})",
     ), record
 
 

@@ -206,7 +206,7 @@ def test_how_an_owner_was_proven_found_or_absent() -> None:
     assert kept is not None and gone is not None
     assert (kept.lookup.found, gone.lookup.found) == (True, False)
     assert gone.lookup.proof == (
-        "not found in the complete LIST of K8sRequiredLabels constraints (1 items)"
+        "not found in the complete LIST of K8sRequiredLabels constraints (1 item)"
     )
     assert kept.uid_matches is True and kept.terminating is False and kept.via == "ownerReference"
     kind_gone = of("2-template-deleted")["gatekeeper-k8sallowedrepos-prod-repos"].owner
