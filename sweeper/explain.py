@@ -148,8 +148,13 @@ class Explanation:
     decision: Decision
 
     def fields(self) -> dict[str, Any]:
-        """The JSON object of ``sweeper explain -o json``."""
-        return _fields(self)
+        """The JSON object of ``sweeper explain -o json``: the dataclasses as nested objects,
+        their field names the keys (docs/logging.md, "sweeper explain output", is checked
+        against them); ``created`` in RFC 3339."""
+        fields = asdict(self)
+        if self.created is not None:
+            fields["created"] = self.created.replace(tzinfo=None).isoformat("T", "seconds") + "Z"
+        return fields
 
 
 def explain(
@@ -169,7 +174,8 @@ def explain(
     if owner is not None and record is not None:
         wish = _wish(owner, record, inventory, rules)
     names = _names(obj, owner, inventory, rules) if owner is not None else None
-    age = None if obj.created is None else int((now - obj.created) / timedelta(seconds=1))
+    elapsed = None if obj.created is None else now - obj.created
+    age = None if elapsed is None else int(elapsed / timedelta(seconds=1))
     policy_exists = None
     if obj.is_binding and inventory.complete(ListKey(Source.POLICIES)):
         policy_exists = any(p.name == obj.policy_name for p in inventory.policies)
@@ -188,7 +194,7 @@ def explain(
         claims=_claims(obj, inventory, rules) if unowned and obj.is_binding else (),
         policy=obj.policy_name if obj.is_binding else None,
         policy_exists=policy_exists,
-        exclusions=_exclusions(verdict, owner, rules, age),
+        exclusions=_exclusions(verdict, owner, rules, elapsed),
         decision=Decision(
             row=row(verdict, unowned=unowned, managed=names.managed if names else None),
             action=verdict.action.value,
@@ -418,9 +424,10 @@ def _assumed(defaults: gk.GatekeeperDefaults, config: GatekeeperConfig | None) -
 
 
 def _exclusions(
-    verdict: Verdict, owner: OwnerFacts | None, rules: Rules, age: int | None
+    verdict: Verdict, owner: OwnerFacts | None, rules: Rules, elapsed: timedelta | None
 ) -> Exclusions:
-    """The holds of ``plan.select``, each one's state whatever the row."""
+    """The holds of ``plan.select``, each one's state whatever the row, compared as it
+    compares them."""
     min_age = int(rules.min_age / timedelta(seconds=1))
     reason = verdict.reason
     return Exclusions(
@@ -429,19 +436,5 @@ def _exclusions(
         patterns=tuple(p.pattern for p in rules.exclude if p.search(verdict.obj.name)),
         reason_selected=reason in rules.reasons if reason in DELETE_REASONS else None,
         min_age_seconds=min_age,
-        old_enough=age is not None and timedelta(seconds=age) >= rules.min_age,
+        old_enough=elapsed is not None and elapsed >= rules.min_age,
     )
-
-
-# --- JSON --------------------------------------------------------------------------------
-
-
-def _fields(explanation: Explanation) -> dict[str, Any]:
-    """The dataclasses as nested JSON objects, their field names the keys (docs/logging.md,
-    "sweeper explain output", is checked against them); ``created`` in RFC 3339."""
-    fields = asdict(explanation)
-    created = explanation.created
-    fields["created"] = (
-        None if created is None else created.replace(tzinfo=None).isoformat("T", "seconds") + "Z"
-    )
-    return fields
