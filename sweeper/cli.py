@@ -1,4 +1,4 @@
-"""Command line: ``sweeper sweep``, ``restore``, ``demo`` and ``version``.
+"""Command line: ``sweeper sweep``, ``restore``, ``explain``, ``demo`` and ``version``.
 
 Every option can also be set with a ``SWEEPER_<OPTION>`` environment variable
 (``sweeper.options``). Bad input ends with one ``sweeper: error: ...`` line on stderr and
@@ -21,6 +21,7 @@ from sweeper import __version__
 from sweeper.options import (
     REQUEST_TIMEOUT,
     connection_options,
+    decision_options,
     option,
     settings_or_usage_error,
     sweep_options,
@@ -116,6 +117,22 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
     from sweeper.restore import restore_command
 
     click.get_current_context().exit(restore_command(files, options))
+
+
+@decision_options
+@cli.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@connection_options
+def explain(names: tuple[str, ...], **options: Any) -> None:
+    """Why a sweep would (not) delete these VAPs and VAPBs now: the facts, the row, the verdict.
+
+    Reads the cluster exactly as 'sweep' does and takes the options that change its
+    decisions; only GET requests, it never writes. An unknown name exits 2.
+    """
+    from sweeper.explain_cli import explain_command
+
+    logging.getLogger().addHandler(logging.NullHandler())  # as in _run: stderr stays ours
+    click.get_current_context().exit(explain_command(names, options))
 
 
 def _run(settings: Settings) -> int:

@@ -297,3 +297,53 @@ def settings_or_usage_error(options: dict[str, Any]) -> Settings:
         return build_settings(options)
     except SettingsError as error:
         raise click.UsageError(str(error)) from None
+
+
+# The options of ``sweep`` that change what its plan decides, with its deadline and output:
+# what a command that judges as ``sweep`` does, without writing, takes (``explain``). An
+# option added to ``sweep_options`` that changes a verdict belongs here as well.
+DECISION_OPTIONS = (
+    "min_age",
+    "reasons",
+    "include_unowned",
+    "exclude",
+    "gatekeeper_vap_default",
+    "gatekeeper_vapb_default",
+    "timeout",
+)
+# explain prints for people by default; ``table`` (a sweep's SWEEPER_OUTPUT) means the same.
+EXPLAIN_OUTPUT = option(
+    "-o",
+    "--output",
+    type=click.Choice(("text", "table", "json")),
+    default="text",
+    help="Aligned lines for people, or one JSON object per object.",
+)
+
+
+def _sweep_params() -> dict[str | None, click.Parameter]:
+    """Fresh copies of the options ``sweep_options`` declares, by name."""
+    return {param.name: param for param in sweep_options(click.Command("sweep")).params}
+
+
+def decision_options(command: click.Command) -> click.Command:
+    """Give ``command`` the ``DECISION_OPTIONS`` exactly as ``sweep`` declares them, and
+    ``EXPLAIN_OUTPUT``.
+
+    Applied above ``@cli.command()``: it takes the command built there.
+    """
+    params = _sweep_params()
+    command.params.extend(params[name] for name in DECISION_OPTIONS)
+    return EXPLAIN_OUTPUT(command)
+
+
+def decision_settings(options: dict[str, Any]) -> Settings:
+    """Settings for a command that judges as ``sweep`` does but never writes: its options
+    over the defaults of every other sweep option (which only matter when writing)."""
+    params = _sweep_params()
+    ctx = click.Context(click.Command("sweep", params=list(params.values())))
+    defaults = {
+        name: param.process_value(ctx, param.get_default(ctx)) for name, param in params.items()
+    }
+    output = "json" if options.get("output") == "json" else "table"
+    return settings_or_usage_error({**defaults, **options, "output": output, "dry_run": True})

@@ -17,6 +17,7 @@ CORE = (
     "sweeper.errors",
     "sweeper.reasons",
     "sweeper.settings",
+    "sweeper.explain",
 )
 SHELL_ONLY = ("sweeper.kube", "sweeper.gather", "urllib3", "tenacity", "kubernetes")
 
