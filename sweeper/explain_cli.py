@@ -98,7 +98,14 @@ def run_explain(names: Sequence[str], settings: Settings, *, runtime: Runtime) -
             for name in dict.fromkeys(names)
         ]
         return Explained((), tuple(lines), ExitCode.USAGE)
-    return describe(names, inventory=judged.inventory, plan=judged.plan, settings=settings, now=now)
+    return describe(
+        names,
+        inventory=judged.inventory,
+        plan=judged.plan,
+        settings=judged.settings,
+        now=now,
+        config=judged.gatekeeper,
+    )
 
 
 def describe(

@@ -307,6 +307,8 @@ DECISION_OPTIONS = (
     "reasons",
     "include_unowned",
     "exclude",
+    "observe_gatekeeper",
+    "gatekeeper_namespace",
     "gatekeeper_vap_default",
     "gatekeeper_vapb_default",
     "timeout",
