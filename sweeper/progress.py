@@ -54,9 +54,8 @@ class Watchdog:
         self.threshold = threshold
         self._poll = min(MAX_POLL_SECONDS, threshold / 4)
         self._on_slow = on_slow
-        self._clock = (
-            clock  # real time: Condition and sleep waits are real whatever the sweep's clock
-        )
+        # Real time, not the sweep's clock: the watchdog's sleeps and a request's wait are real.
+        self._clock = clock
         self._lock = threading.Lock()
         self._flights: dict[int, tuple[float, InFlight]] = {}
         self._reported: set[int] = set()
@@ -95,8 +94,10 @@ class Watchdog:
                     if now - started >= self.threshold and token not in self._reported
                 ]
                 self._reported.update(token for token, _, _ in slow)
-            for _, request, waited in slow:  # outside the lock: the callback writes a line
-                self._on_slow(request, waited)
+                # Under the lock: a request cannot end, and its sweep go on to the summary
+                # line, between being found slow and its line being written.
+                for _, request, waited in slow:
+                    self._on_slow(request, waited)
 
 
 class Progress:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -189,8 +190,8 @@ def test_a_failed_list_pushes_no_findings(
 
 
 def _pushed(**summary: object) -> dict[str, float]:
-    fields = {"exit_code": 0, "dry_run": False, "duration_ms": 1500} | summary
-    end = SweepEnd(summary=Summary(**fields), outcomes=(), finished=NOW, cluster=None)  # type: ignore[arg-type]
+    fields: dict[str, Any] = {"exit_code": 0, "dry_run": False, "duration_ms": 1500} | summary
+    end = SweepEnd(summary=Summary(**fields), outcomes=(), finished=NOW, cluster=None)
     return {
         name + "".join(f"{{{k}={v}}}" for k, v in labels.items()): value
         for name, _, labels, value in metric_samples(end)
@@ -212,8 +213,8 @@ def _pushed(**summary: object) -> dict[str, float]:
 def test_cluster_read_decides_whether_findings_are_pushed(
     summary: dict[str, object], read: bool
 ) -> None:
-    fields = {"exit_code": 0, "dry_run": False, "duration_ms": 1} | summary
-    assert cluster_read(Summary(**fields)) is read  # type: ignore[arg-type]
+    fields: dict[str, Any] = {"exit_code": 0, "dry_run": False, "duration_ms": 1} | summary
+    assert cluster_read(Summary(**fields)) is read
     pushed = _pushed(**summary)
     assert pushed["cluster_read"] == float(read)
     assert any(name.startswith("objects_listed") for name in pushed) is read
