@@ -165,7 +165,8 @@ class Progress:
             fields["page"] = sent.page
         if sent.error is not None:
             fields["error"] = sent.error
-        self._reporter.event(Event.REQUEST_SENT, "request", level=logging.DEBUG, **fields)
+        said = "request answered" if sent.status is not None else "request got no answer"
+        self._reporter.event(Event.REQUEST_SENT, said, level=logging.DEBUG, **fields)
 
 
 def cause(error: Exception) -> str:
