@@ -187,7 +187,8 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
 
     ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])
     settings = options.build_settings(ctx.params)
-    client = KubeClient(ApiClient(load_configuration(settings.access)), access=settings.access)
+    configuration = load_configuration(settings.access)
+    client = KubeClient(ApiClient(configuration), access=settings.access)
     started = time.perf_counter()
     inventory = gather(client, vap_version=discover_vap_version(client) or "v1")
     gather_s = time.perf_counter() - started
@@ -201,7 +202,7 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
             best = min(best, time.perf_counter() - t0)
     judged = len(result.verdicts)
     # The bindings list, split: HTTP (server included), json.loads, record construction.
-    http = urllib3.PoolManager()
+    http = urllib3.PoolManager(ca_certs=configuration.ssl_ca_cert)  # the server's own CA
     headers = {"Authorization": f"Bearer {info['token']}", "Accept": "application/json"}
     url = f"{info['url']}/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings"
     bodies, token = [], None

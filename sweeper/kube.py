@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import urllib3
 from kubernetes.client.exceptions import ApiException
@@ -35,7 +37,16 @@ from sweeper.settings import ClusterAccess
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-__all__ = ["AlreadyExists", "ApiError", "DeleteResult", "KubeClient", "SweepAborted", "one_line"]
+__all__ = [
+    "AlreadyExists",
+    "ApiError",
+    "DeleteResult",
+    "KubeClient",
+    "RequestObserver",
+    "Sent",
+    "SweepAborted",
+    "one_line",
+]
 
 T = TypeVar("T")
 MAX_LIST_ATTEMPTS = 3
@@ -55,6 +66,32 @@ class DeleteResult(enum.Enum):
     CONFLICT = "conflict"  # 409: uid or resourceVersion changed since the LIST
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One request as it ended: what ``--log-level debug`` logs about it."""
+
+    verb: str
+    path: str
+    status: int | None  # None: no HTTP answer
+    duration_ms: float
+    page: int | None = None  # a LIST's page, from 1
+    error: str | None = None  # one line, when no answer came
+
+
+class RequestObserver(Protocol):
+    """Sees every request sent: ``begin`` before it, ``end`` after it, whatever happened."""
+
+    @property
+    def detailed(self) -> bool:
+        """Whether ``end`` wants a ``Sent``: the timing is taken only then."""
+
+    def begin(self, verb: str, path: str, timeout: float) -> object:
+        """A request is about to be sent; the token ``end`` will be given."""
+
+    def end(self, token: object, sent: Sent | None) -> None:
+        """The request ended (answered, failed or interrupted)."""
+
+
 class KubeClient:
     """GET, paginated LIST, POST and DELETE with preconditions; bodies as plain dicts."""
 
@@ -64,8 +101,10 @@ class KubeClient:
         *,
         access: ClusterAccess,
         retrier: Retrier | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self._api = api_client
+        self._observer = observer
         self._timeout = access.request_timeout
         self._page_size = access.page_size
         self.retrier = retrier or Retrier(RetryPolicy())
@@ -133,13 +172,13 @@ class KubeClient:
         snapshot: Any = None
         seen_tokens: set[str] = set()
         count = 0
-        for _ in range(MAX_LIST_PAGES):
+        for page_number in range(1, MAX_LIST_PAGES + 1):
             query: dict[str, str] = {"limit": str(self._page_size)}
             if label_selector:
                 query["labelSelector"] = label_selector
             if token:
                 query["continue"] = token
-            _, body = self._request("GET", path, verb="list", query=query)
+            _, body = self._request("GET", path, verb="list", query=query, page=page_number)
             page = self._decode("list", path, body)
             items, metadata = page.get("items"), page.get("metadata")
             if not isinstance(items, list) or not isinstance(metadata, dict):
@@ -235,9 +274,11 @@ class KubeClient:
         body: Any = None,
         allow: frozenset[int] | set[int] = frozenset(),
         attempts: int | None = None,
+        page: int | None = None,
     ) -> tuple[int, bytes]:
         return self.retrier.run(
-            lambda: self._send_once(method, path, verb, query, body, allow), attempts=attempts
+            lambda: self._send_once(method, path, verb, query, body, allow, page),
+            attempts=attempts,
         )
 
     def _send_once(
@@ -248,6 +289,7 @@ class KubeClient:
         query: Mapping[str, str] | None,
         body: Any,
         allow: frozenset[int] | set[int],
+        page: int | None = None,
     ) -> tuple[int, bytes]:
         retrier = self.retrier
         if retrier.stop.is_set():
@@ -258,6 +300,68 @@ class KubeClient:
             if left <= 0:
                 raise DeadlineExceeded(f"sweep timeout reached before {verb} {path}")
             timeout = max(0.001, min(timeout, left))
+
+        def exchange() -> tuple[int, bytes, Any]:
+            return self._exchange(method, path, verb, query=query, body=body, timeout=timeout)
+
+        if self._observer is None:
+            status, data, headers = exchange()
+        else:
+            status, data, headers = self._observed(exchange, verb, path, timeout, page)
+        if 200 <= status < 300 or status in allow:
+            return status, data
+        raise ApiError(
+            verb=verb,
+            path=path,
+            status=status,
+            message=status_message(status, data),
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+        )
+
+    def _observed(
+        self,
+        exchange: Callable[[], tuple[int, bytes, Any]],
+        verb: str,
+        path: str,
+        timeout: float,
+        page: int | None,
+    ) -> tuple[int, bytes, Any]:
+        """``exchange()``, seen by the observer; timed only when it wants the details."""
+        observer = self._observer
+        assert observer is not None
+        token = observer.begin(verb, path, timeout)
+        detailed = observer.detailed
+        started = time.perf_counter() if detailed else 0.0
+        status: int | None = None
+        error: str | None = None
+        try:
+            answer = exchange()
+            status = answer[0]
+            return answer
+        except ApiError as failure:
+            error = failure.detail
+            raise
+        finally:
+            sent = None
+            if detailed:
+                elapsed = round((time.perf_counter() - started) * 1000, 1)
+                sent = Sent(verb, path, status, elapsed, page, error)
+            observer.end(token, sent)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        verb: str,
+        *,
+        query: Mapping[str, str] | None,
+        body: Any,
+        timeout: float,
+    ) -> tuple[int, bytes, Any]:
+        """One HTTP request: the status, the body and the headers of whatever answered.
+
+        Raises ``ApiError`` only when nothing answered (connection, TLS).
+        """
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -288,16 +392,7 @@ class KubeClient:
                 status=None,
                 message=f"TLS or connection setup failed: {reason[:300]}",
             ) from None
-        status = int(response.status)
-        if 200 <= status < 300 or status in allow:
-            return status, data
-        raise ApiError(
-            verb=verb,
-            path=path,
-            status=status,
-            message=status_message(status, data),
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
+        return int(response.status), data, response.headers
 
 
 def _names_the_object(body: bytes, path: str) -> bool:

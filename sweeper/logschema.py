@@ -130,6 +130,25 @@ EVENTS: dict[str, EventSchema] = {
         "a LIST failed or was cut short; what it covers stays undecided",
         {"path": STRING, "error": STRING},
     ),
+    "request_retried": EventSchema(
+        "a request failed and will be tried again after a wait",
+        {
+            "verb": STRING,
+            "path": STRING,
+            "attempt": INTEGER,
+            "cause": STRING,
+            "wait_seconds": NUMBER,
+        },
+    ),
+    "request_waiting": EventSchema(
+        "a request has had no answer for 10 s; once per request",
+        {"verb": STRING, "path": STRING, "waited_seconds": NUMBER, "timeout_seconds": NUMBER},
+    ),
+    "request_sent": EventSchema(
+        "--log-level debug: a request ended (answered or not)",
+        {"verb": STRING, "path": STRING, "duration_ms": NUMBER},
+        {"status": INTEGER, "page": INTEGER, "error": STRING},
+    ),
     "deleted": _object_event("an object was deleted", manifest=OBJECT),
     "would_delete": _object_event(
         "--dry-run: an object would be deleted", recheck=STRING, manifest=OBJECT

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from sweeper import paths
+from sweeper import __version__, paths
 from sweeper.errors import ApiError, SweepAborted, one_line
 from sweeper.kube import KubeClient
 from sweeper.reasons import DELETE_REASONS, Event
@@ -165,43 +165,61 @@ def send_kube_events(
 # --- Prometheus metrics ------------------------------------------------------------------
 
 
-def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]]:
-    """(name, help, labels, value) of every gauge pushed for this sweep."""
+Sample = tuple[str, str, dict[str, str], float]  # (name, help, labels, value)
+
+
+def cluster_read(summary: Summary) -> bool:
+    """Whether the sweep read every list: its object counts describe the cluster.
+
+    Not when it stopped before reading (no VAP version, non-zero exit: RBAC, connection,
+    timeout) or a list failed; exit 0 without a version is a cluster that serves no VAP
+    API, read in full (there is nothing to list).
+    """
+    stopped_before_reading = summary.vap_version is None and summary.exit_code != 0
+    return not stopped_before_reading and summary.lists_failed == 0
+
+
+def metric_samples(end: SweepEnd) -> list[Sample]:
+    """Every gauge pushed for this sweep (names without the ``gatekeeper_sweeper_`` prefix).
+
+    Run gauges and what the sweep did go out every time. What it found in the cluster
+    (``objects_listed``, ``objects_candidates``, ``objects_would_delete``,
+    ``objects_undecided``) goes out only when it read the whole cluster: zeros from a sweep
+    that could not read would say "nothing left over". Push-add keeps the group's previous
+    values of whatever is not pushed, so those stay at the last full read's values, and
+    ``last_full_read_timestamp_seconds`` says when that was.
+    """
     summary = end.summary
     now = end.finished.timestamp()
-    samples: list[tuple[str, str, dict[str, str], float]] = [
+    read = cluster_read(summary)
+    samples: list[Sample] = [
+        ("build_info", "The sweeper's version; always 1.", {"version": __version__}, 1),
         ("last_run_timestamp_seconds", "When the last sweep ended.", {}, now),
         ("duration_seconds", "How long the last sweep took.", {}, summary.duration_ms / 1000),
         ("exit_code", "Exit code of the last sweep (0 = clean).", {}, summary.exit_code),
-        ("deleted", "Objects deleted by the last sweep.", {}, summary.deleted),
         (
-            "would_delete",
-            "Objects the last sweep would delete (dry run).",
+            "dry_run",
+            "1 when the last sweep was a dry run (it deleted nothing).",
             {},
-            summary.would_delete,
+            float(summary.dry_run),
         ),
-        ("failed", "Deletions that failed in the last sweep.", {}, summary.failed),
-        ("undecided", "Objects the last sweep could not decide.", {}, summary.undecided),
+        (
+            "cluster_read",
+            "1 when the last sweep read the whole cluster; 0 when not: the objects_* counts "
+            "of what it found were not pushed and are those of an earlier sweep.",
+            {},
+            float(read),
+        ),
+        ("objects_deleted", "Objects the last sweep deleted.", {}, summary.deleted),
+        (
+            "objects_delete_failed",
+            "Objects the last sweep failed to delete.",
+            {},
+            summary.failed,
+        ),
     ]
-    for kind in ("bindings", "policies", "templates", "constraints"):
-        samples.append(
-            (
-                "objects_listed",
-                "Objects listed by the last sweep.",
-                {"kind": kind},
-                getattr(summary, f"listed_{kind}"),
-            )
-        )
-    for reason in sorted(DELETE_REASONS):
-        value = summary.candidates_by_reason.get(reason, 0)
-        samples.append(
-            (
-                "candidates",
-                "Deletion candidates found by the last sweep.",
-                {"reason": reason.value},
-                value,
-            )
-        )
+    if read:
+        samples += _findings(summary, now)
     if summary.exit_code == 0:
         samples.append(
             (
@@ -209,6 +227,47 @@ def metric_samples(end: SweepEnd) -> list[tuple[str, str, dict[str, str], float]
                 "When the last sweep with exit code 0 ended.",
                 {},
                 now,
+            )
+        )
+    return samples
+
+
+def _findings(summary: Summary, now: float) -> list[Sample]:
+    """What a sweep that read the whole cluster found there."""
+    samples: list[Sample] = [
+        (
+            "last_full_read_timestamp_seconds",
+            "When the last sweep that read the whole cluster ended (the objects_* counts "
+            "it found are from then).",
+            {},
+            now,
+        ),
+        (
+            "objects_would_delete",
+            "Objects the last dry run would delete (0 when not a dry run).",
+            {},
+            summary.would_delete,
+        ),
+        (
+            "objects_undecided",
+            "Objects the last sweep could not decide.",
+            {},
+            summary.undecided,
+        ),
+    ]
+    for kind in ("bindings", "policies", "templates", "constraints"):
+        count = getattr(summary, f"listed_{kind}")
+        samples.append(
+            ("objects_listed", "Objects listed by the last sweep.", {"kind": kind}, count)
+        )
+    # Every reason, zeros included: a reason with no candidates reads 0, not "no data".
+    for reason in sorted(DELETE_REASONS):
+        samples.append(
+            (
+                "objects_candidates",
+                "Deletion candidates found by the last sweep, acted on or not.",
+                {"reason": reason.value},
+                summary.candidates_by_reason.get(reason, 0),
             )
         )
     return samples
@@ -229,8 +288,10 @@ def push_metrics(url: str, *, reporter: Reporter, end: SweepEnd) -> None:
         (gauge.labels(**labels) if labels else gauge).set(value)
     try:
         gateway, handler = _gateway_and_auth(url)
-        # POST (push-add) replaces only the metrics pushed now: the last success timestamp,
-        # left out after a failed sweep, keeps its previous value in the group.
+        # POST (push-add) replaces, in the group, each metric pushed now (all its label
+        # sets) and keeps the others: the last success timestamp, left out after a failed
+        # sweep, and the objects_* findings, left out after a sweep that could not read the
+        # cluster, keep their previous values.
         pushadd_to_gateway(
             gateway,
             job=JOB,

@@ -35,6 +35,7 @@ from sweeper.observe import (
     resolve,
 )
 from sweeper.plan import plan
+from sweeper.progress import SLOW_REQUEST_SECONDS, Progress
 from sweeper.reasons import Event, ExitCode
 from sweeper.report import Reporter
 from sweeper.retry import Retrier, RetryPolicy
@@ -59,6 +60,8 @@ class Runtime:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     environ: Mapping[str, str] | None = None
     namespace_file: str = SERVICEACCOUNT_NAMESPACE_FILE  # the pod's namespace, for --events
+    # A request in flight this long (real seconds) logs request_waiting once.
+    slow_request_seconds: float = SLOW_REQUEST_SECONDS
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def run_sweep(
     _log_start(settings, reporter)
     client: KubeClient | None = None
     try:
-        client = connect(settings, runtime, started=started)
+        client = connect(settings, runtime, started=started, reporter=reporter)
     except ConfigError as error:
         stages = _Stages(ExitCode.USAGE, str(error))
     else:
@@ -256,18 +259,31 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def connect(settings: Settings, runtime: Runtime, *, started: float) -> KubeClient:
-    """A client for the configured cluster, its retries bounded by the sweep's deadline."""
+def connect(
+    settings: Settings, runtime: Runtime, *, started: float, reporter: Reporter | None = None
+) -> KubeClient:
+    """A client for the configured cluster, its retries bounded by the sweep's deadline;
+    with a ``reporter``, its retries, slow requests and (debug) requests are logged."""
     from kubernetes.client import ApiClient
 
     from sweeper.kubeconfig import load_configuration
 
     configuration = load_configuration(settings.access, runtime.environ)
+    progress = None
+    if reporter is not None:
+        progress = Progress(
+            reporter,
+            debug=settings.log_level == "debug",
+            slow_after=runtime.slow_request_seconds,
+        )
     retrier = Retrier(
         runtime.retry,
         clock=runtime.monotonic,
         stop=runtime.stop,
         sleep=runtime.sleep,
         deadline=started + settings.guards.timeout.total_seconds(),
+        on_retry=progress.retried if progress is not None else None,
     )
-    return KubeClient(ApiClient(configuration), access=settings.access, retrier=retrier)
+    return KubeClient(
+        ApiClient(configuration), access=settings.access, retrier=retrier, observer=progress
+    )

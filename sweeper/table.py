@@ -85,6 +85,20 @@ def gatekeeper_line(fields: Mapping[str, Any]) -> str:
     return f"{seen}: {flags}."
 
 
+def retries_note(retries: list[Mapping[str, Any]]) -> list[str]:
+    """``request_retried`` lines as one note: how many requests, how many retries, the last
+    cause (a flaky API server would otherwise bury the table under one note per retry)."""
+    if not retries:
+        return []
+    requests = sum(1 for fields in retries if fields.get("attempt") == 1)
+    plural = "s" if requests != 1 else ""
+    last = retries[-1]
+    return [
+        f"warning: {requests} request{plural} retried ({len(retries)} retries; last: "
+        f"{last['verb']} {last['path']}: {last['cause']})"
+    ]
+
+
 class TableSink:
     """Collects rows and notes during a sweep; prints them when the summary arrives."""
 
@@ -97,6 +111,7 @@ class TableSink:
         self._rows: list[tuple[str, ...]] = []
         self._notes: list[str] = []
         self._gatekeeper: str | None = None
+        self._retries: list[Mapping[str, Any]] = []  # one note for all, not one each
 
     def write(
         self, event: Event, message: str, *, level: int, enabled: bool, fields: Mapping[str, Any]
@@ -106,6 +121,9 @@ class TableSink:
             self._print(fields)
         elif event is Event.GATEKEEPER_OBSERVED:
             self._gatekeeper = gatekeeper_line(fields)
+        elif event is Event.REQUEST_RETRIED:
+            if enabled:
+                self._retries.append(fields)
         elif "object_name" in fields:
             self._rows.append(self._row(event, fields))
         elif enabled and level >= logging.WARNING:
@@ -144,8 +162,9 @@ class TableSink:
             out.append("No Gatekeeper-generated object needs attention.")
         else:
             out.append("No object to show: the sweep did not get to judge any.")
-        if self._notes:
-            out += ["", *self._notes]
+        notes = self._notes + retries_note(self._retries)
+        if notes:
+            out += ["", *notes]
         if self._gatekeeper:
             out += ["", self._gatekeeper]
         out += ["", paragraph(summary, self._cluster)]

@@ -155,6 +155,9 @@ def test_dashboard_answers_the_operators_questions() -> None:
         "Current candidates by reason",
         "Top leftover templates",
         "Failed deletions",
+        "Cluster read by the last sweep",
+        "Dry run",
+        "Sweeper version",
     } <= titles
     ids = [panel["id"] for panel in dashboard()["panels"]]
     assert len(ids) == len(set(ids))

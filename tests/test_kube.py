@@ -30,6 +30,7 @@ def client_for(
     deadline: float | None = None,
     stop: threading.Event | None = None,
     sleep: Callable[[float], object] | None = None,
+    observer: Any = None,
     **access: Any,
 ) -> KubeClient:
     """A client whose clock, waits, deadline and stop signal are the test's."""
@@ -44,7 +45,10 @@ def client_for(
         deadline=deadline,
     )
     return KubeClient(
-        ApiClient(load_configuration(settings, environ={})), access=settings, retrier=retrier
+        ApiClient(load_configuration(settings, environ={})),
+        access=settings,
+        retrier=retrier,
+        observer=observer,
     )
 
 
@@ -315,3 +319,41 @@ def test_only_the_loaders_own_errors_fail_the_configuration(
     monkeypatch.setattr(config, "load_kube_config", noisy_load)
     cfg = load_configuration(ClusterAccess(kubeconfig=kubeconfig), environ={})
     assert cfg.host == server.url
+
+
+class RecordingObserver:
+    """A request observer that records what it is told."""
+
+    def __init__(self, *, detailed: bool) -> None:
+        self.detailed = detailed
+        self.begun: list[tuple[str, str, float]] = []
+        self.ended: list[tuple[object, object]] = []
+
+    def begin(self, verb: str, path: str, timeout: float) -> object:
+        self.begun.append((verb, path, timeout))
+        return len(self.begun)
+
+    def end(self, token: object, sent: object) -> None:
+        self.ended.append((token, sent))
+
+
+def test_the_observer_sees_every_request_and_pages_only_when_detailed(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_bindings(server, 5)
+    server.inject(method="GET", path=f"{BINDINGS}$", drop=True, times=1)
+    fake = FakeTime()
+    observer = RecordingObserver(detailed=True)
+    client = client_for(kubeconfig, fake, page_size=2, request_timeout=7.0, observer=observer)
+    assert len(names_of(client)) == 5
+    # The dropped first try, then three pages; every begin has its end, in order.
+    assert [token for token, _ in observer.ended] == [1, 2, 3, 4]
+    assert all(begun == ("list", BINDINGS, 7.0) for begun in observer.begun)
+    sent = [s for _, s in observer.ended]
+    assert [(s.status, s.page) for s in sent] == [(None, 1), (200, 1), (200, 2), (200, 3)]
+    assert sent[0].error and sent[1].error is None
+
+    quiet = RecordingObserver(detailed=False)
+    client = client_for(kubeconfig, fake, page_size=2, observer=quiet)
+    assert len(names_of(client)) == 5
+    assert [s for _, s in quiet.ended] == [None, None, None]

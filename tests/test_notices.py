@@ -8,24 +8,43 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import responses
 from helpers import NOW, sweep
 
-from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace, redact
+from sweeper import __version__
+from sweeper.notices import (
+    DEFAULT_EVENTS_NAMESPACE,
+    SweepEnd,
+    cluster_read,
+    events_namespace,
+    metric_samples,
+    redact,
+)
+from sweeper.summary import Summary
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
 DELETED = 6  # leftovers in the sample cluster
 WEBHOOK = "https://hooks.example.com/services/T000/B000/s3cr3tT0k3n"
+# What a sweep found in the cluster: pushed only when it read the whole cluster.
+FINDINGS = (
+    "gatekeeper_sweeper_objects_listed",
+    "gatekeeper_sweeper_objects_candidates",
+    "gatekeeper_sweeper_objects_would_delete",
+    "gatekeeper_sweeper_objects_undecided",
+    "gatekeeper_sweeper_last_full_read_timestamp_seconds",
+)
 
 
 @dataclass
@@ -100,15 +119,20 @@ def test_metrics_are_pushed_with_job_and_cluster_after_a_clean_sweep(
     assert got["gatekeeper_sweeper_last_run_timestamp_seconds"] == NOW.timestamp()
     assert got["gatekeeper_sweeper_last_success_timestamp_seconds"] == NOW.timestamp()
     assert got["gatekeeper_sweeper_exit_code"] == 0
-    assert got["gatekeeper_sweeper_deleted"] == DELETED
-    assert got["gatekeeper_sweeper_failed"] == 0
-    assert got["gatekeeper_sweeper_undecided"] == 0
+    assert got["gatekeeper_sweeper_objects_deleted"] == DELETED
+    assert got["gatekeeper_sweeper_objects_delete_failed"] == 0
+    assert got["gatekeeper_sweeper_objects_undecided"] == 0
+    assert got["gatekeeper_sweeper_objects_would_delete"] == 0
+    assert got[f'gatekeeper_sweeper_build_info{{version="{__version__}"}}'] == 1
+    assert got["gatekeeper_sweeper_dry_run"] == 0
+    assert got["gatekeeper_sweeper_cluster_read"] == 1
+    assert got["gatekeeper_sweeper_last_full_read_timestamp_seconds"] == NOW.timestamp()
     assert got["gatekeeper_sweeper_duration_seconds"] == run.summary["duration_ms"] / 1000
     assert (
         got['gatekeeper_sweeper_objects_listed{kind="bindings"}'] == run.summary["listed_bindings"]
     )
-    assert got['gatekeeper_sweeper_candidates{reason="owner-deleted"}'] == 2
-    assert got['gatekeeper_sweeper_candidates{reason="gatekeeper-uninstalled"}'] == 0
+    assert got['gatekeeper_sweeper_objects_candidates{reason="owner-deleted"}'] == 2
+    assert got['gatekeeper_sweeper_objects_candidates{reason="gatekeeper-uninstalled"}'] == 0
     assert run.lines[-1]["event"] == "sweep_summary"
 
 
@@ -124,13 +148,109 @@ def test_a_failed_sweep_pushes_too_but_not_a_success_timestamp(
     got = samples(body)
     assert "gatekeeper_sweeper_last_success_timestamp_seconds" not in got
     assert got["gatekeeper_sweeper_exit_code"] == 1
-    assert got["gatekeeper_sweeper_failed"] == DELETED
+    assert got["gatekeeper_sweeper_objects_delete_failed"] == DELETED
+    assert got["gatekeeper_sweeper_objects_deleted"] == 0
+    assert got["gatekeeper_sweeper_cluster_read"] == 1  # it read everything; deletes failed
 
 
 def test_a_sweep_that_cannot_start_still_pushes(tmp_path: Path, pushgateway: Pushgateway) -> None:
     run = sweep(str(tmp_path / "missing-kubeconfig"), pushgateway_url=pushgateway.url)
     assert run.exit_code == 2
-    assert samples(pushgateway.received[0][2])["gatekeeper_sweeper_exit_code"] == 2
+    got = samples(pushgateway.received[0][2])
+    assert got["gatekeeper_sweeper_exit_code"] == 2
+    assert got["gatekeeper_sweeper_cluster_read"] == 0
+    assert not [name for name in got if name.startswith(FINDINGS)]
+
+
+def test_a_dry_run_says_so_and_pushes_what_it_would_delete(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    run = sweep(kubeconfig, pushgateway_url=pushgateway.url, dry_run=True)
+    assert run.exit_code == 0
+    got = samples(pushgateway.received[0][2])
+    assert got["gatekeeper_sweeper_dry_run"] == 1
+    assert got["gatekeeper_sweeper_objects_would_delete"] == DELETED
+    assert got["gatekeeper_sweeper_objects_deleted"] == 0
+
+
+def test_a_failed_list_pushes_no_findings(
+    server: FakeApiServer, kubeconfig: str, pushgateway: Pushgateway
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    server.inject(method="GET", path=".*/validatingadmissionpolicies$", status=500, times=None)
+    run = sweep(kubeconfig, pushgateway_url=pushgateway.url)
+    assert run.exit_code == 4 and run.summary["lists_failed"] == 1
+    got = samples(pushgateway.received[0][2])
+    assert got["gatekeeper_sweeper_cluster_read"] == 0
+    assert got["gatekeeper_sweeper_exit_code"] == 4
+    assert not [name for name in got if name.startswith(FINDINGS)]
+    # What this sweep did is still pushed: it is true whatever the read missed.
+    assert got["gatekeeper_sweeper_objects_deleted"] == run.summary["deleted"]
+
+
+def _pushed(**summary: object) -> dict[str, float]:
+    fields: dict[str, Any] = {"exit_code": 0, "dry_run": False, "duration_ms": 1500} | summary
+    end = SweepEnd(summary=Summary(**fields), outcomes=(), finished=NOW, cluster=None)
+    return {
+        name + "".join(f"{{{k}={v}}}" for k, v in labels.items()): value
+        for name, _, labels, value in metric_samples(end)
+    }
+
+
+@pytest.mark.parametrize(
+    ("summary", "read"),
+    [
+        ({"vap_version": "v1"}, True),
+        ({"exit_code": 0}, True),  # no VAP API served: nothing to read, read in full
+        ({"exit_code": 4}, False),  # stopped before it knew the VAP version
+        ({"exit_code": 2}, False),  # RBAC or configuration
+        ({"exit_code": 4, "vap_version": "v1", "lists_failed": 2}, False),
+        ({"exit_code": 1, "vap_version": "v1"}, True),  # read everything; deletes failed
+        ({"exit_code": 3, "vap_version": "v1"}, True),  # a guard: read everything
+    ],
+)
+def test_cluster_read_decides_whether_findings_are_pushed(
+    summary: dict[str, object], read: bool
+) -> None:
+    fields: dict[str, Any] = {"exit_code": 0, "dry_run": False, "duration_ms": 1} | summary
+    assert cluster_read(Summary(**fields)) is read
+    pushed = _pushed(**summary)
+    assert pushed["cluster_read"] == float(read)
+    assert any(name.startswith("objects_listed") for name in pushed) is read
+    assert ("last_full_read_timestamp_seconds" in pushed) is read
+    # Run gauges and what the sweep did go out every time.
+    for name in ("last_run_timestamp_seconds", "exit_code", "dry_run", "objects_deleted"):
+        assert name in pushed
+    assert pushed[f"build_info{{version={__version__}}}"] == 1
+
+
+def test_metric_names_are_the_documented_ones() -> None:
+    names = {name.split("{")[0] for name in _pushed(vap_version="v1")}
+    assert names == {
+        "build_info",
+        "last_run_timestamp_seconds",
+        "last_success_timestamp_seconds",
+        "last_full_read_timestamp_seconds",
+        "duration_seconds",
+        "exit_code",
+        "dry_run",
+        "cluster_read",
+        "objects_listed",
+        "objects_candidates",
+        "objects_deleted",
+        "objects_would_delete",
+        "objects_delete_failed",
+        "objects_undecided",
+    }
+    assert _pushed(vap_version="v1")["duration_seconds"] == 1.5
+
+
+def test_docs_logging_md_lists_exactly_the_pushed_metrics() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "logging.md").read_text()
+    section = text.split("## Prometheus metrics", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `gatekeeper_sweeper_([a-z_]+)` \|", section, flags=re.M))
+    assert documented == {name.split("{")[0] for name in _pushed(vap_version="v1")}
 
 
 @pytest.mark.parametrize("failure", ["http-500", "connection-refused"])

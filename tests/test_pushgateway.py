@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from helpers import NOW
 from prometheus_client.parser import text_string_to_metric_families
 
+from sweeper import __version__
 from sweeper.cli import cli
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
@@ -30,6 +31,17 @@ BINARY_NAMES = ("prometheus-pushgateway", "pushgateway")
 JOB = "gatekeeper-sweeper"
 START_TIMEOUT_SECONDS = 10.0
 USER, PASSWORD = "sweeper", "s3cret-Pa55"
+# What a sweep found in the cluster: pushed only when it read the whole cluster.
+FINDINGS = {
+    f"gatekeeper_sweeper_{name}"
+    for name in (
+        "objects_listed",
+        "objects_candidates",
+        "objects_would_delete",
+        "objects_undecided",
+        "last_full_read_timestamp_seconds",
+    )
+}
 
 
 def pushgateway_binary() -> str | None:
@@ -171,8 +183,12 @@ def test_push_add_keeps_the_last_success_across_a_failed_sweep(
     first_run = gateway.value("last_run_timestamp_seconds")
     assert success is not None and success == first_run
     assert gateway.value("exit_code") == 0
-    assert gateway.value("deleted") == 6
-    assert gateway.value("candidates", reason="owner-deleted") is not None
+    assert gateway.value("objects_deleted") == 6
+    assert gateway.value("objects_candidates", reason="owner-deleted") == 2
+    assert gateway.value("build_info", version=__version__) == 1
+    assert gateway.value("dry_run") == 0
+    assert gateway.value("cluster_read") == 1
+    assert gateway.value("last_full_read_timestamp_seconds") == first_run
 
     # The next sweep may not list bindings: RBAC, exit code 2.
     server.inject(
@@ -182,9 +198,56 @@ def test_push_add_keeps_the_last_success_across_a_failed_sweep(
     assert code == 2 and "metrics_push_failed" not in events(lines)
     assert gateway.value("exit_code") == 2
     assert gateway.value("last_run_timestamp_seconds") >= first_run
-    assert gateway.value("deleted") == 0  # every gauge pushed again replaces its value
+    assert gateway.value("objects_deleted") == 0  # every gauge pushed again replaces its value
     # Not pushed by a failed sweep: the group keeps the last successful sweep's value.
     assert gateway.value("last_success_timestamp_seconds") == success
+
+
+def test_an_unreadable_cluster_pushes_no_object_counts(
+    start_pushgateway: Callable[..., Gateway], api: tuple[FakeApiServer, str]
+) -> None:
+    gateway = start_pushgateway()
+    server, kubeconfig = api
+    assert run_sweep(kubeconfig, gateway.url, "--dry-run")[0] == 0
+    read_at = gateway.value("last_full_read_timestamp_seconds")
+    found = {key: value for key, value in gateway.samples().items() if key[0] in FINDINGS}
+    assert gateway.value("objects_would_delete") == 6
+    assert gateway.value("objects_listed", kind="bindings") > 0
+
+    # Every request fails now, discovery first, with an error not worth retrying (a real
+    # clock runs here): exit code 4, nothing read.
+    server.inject(path=".*", status=400, times=None)
+    code, lines, _ = run_sweep(kubeconfig, gateway.url, "--dry-run")
+    assert code == 4 and "metrics_push_failed" not in events(lines)
+    assert gateway.value("exit_code") == 4
+    assert gateway.value("cluster_read") == 0
+    # No zeros that would read as "no leftovers": the last full read's counts and time stay.
+    assert gateway.value("objects_would_delete") == 6
+    assert gateway.value("last_full_read_timestamp_seconds") == read_at
+    assert {key: v for key, v in gateway.samples().items() if key[0] in FINDINGS} == found
+
+
+def test_a_dry_run_and_the_version_are_gauges(
+    start_pushgateway: Callable[..., Gateway], api: tuple[FakeApiServer, str]
+) -> None:
+    gateway = start_pushgateway()
+    _, kubeconfig = api
+    assert run_sweep(kubeconfig, gateway.url, "--dry-run")[0] == 0
+    assert gateway.value("dry_run") == 1
+    assert gateway.value("objects_deleted") == 0
+    assert gateway.value("objects_would_delete") == 6
+    build = [key for key in gateway.samples() if key[0] == "gatekeeper_sweeper_build_info"]
+    assert build == [
+        (
+            "gatekeeper_sweeper_build_info",
+            frozenset(
+                {("job", JOB), ("cluster", "prod"), ("instance", ""), ("version", __version__)}
+            ),
+        )
+    ]
+    assert run_sweep(kubeconfig, gateway.url)[0] == 0
+    assert gateway.value("dry_run") == 0
+    assert gateway.value("objects_deleted") == 6
 
 
 def test_a_retired_clusters_group_is_deleted_with_one_request(
