@@ -60,7 +60,19 @@ def sweep(**options: Any) -> None:
 @cli.command()
 @sweep_options
 @REQUEST_TIMEOUT
-def demo(**options: Any) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Serve the sample cluster until Ctrl-C instead of sweeping it (for kubectl).",
+)
+@click.option(
+    "--kubeconfig-out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="PATH",
+    help="With --serve: where to write the sample cluster's kubeconfig.",
+)
+def demo(serve: bool, kubeconfig_out: str | None, **options: Any) -> None:
     """Sweep a built-in sample cluster served on 127.0.0.1 (no cluster needed)."""
     import tempfile
     from pathlib import Path
@@ -68,6 +80,10 @@ def demo(**options: Any) -> None:
     from sweeper.testing import FakeApiServer
     from sweeper.testing.sample import seed_sample_cluster
 
+    if serve or kubeconfig_out:
+        if not (serve and kubeconfig_out):
+            raise click.UsageError("--serve and --kubeconfig-out go together")
+        click.get_current_context().exit(_serve_demo(Path(kubeconfig_out)))
     with FakeApiServer() as server, tempfile.TemporaryDirectory() as tmp:
         seed_sample_cluster(server)
         options.update(
@@ -155,6 +171,19 @@ def _run(settings: Settings) -> int:
     if result.error and result.exit_code != ExitCode.OK:
         click.echo(f"sweeper: error: {result.error}", err=True)
     return result.exit_code
+
+
+def _serve_demo(kubeconfig_out: Any) -> int:
+    """``demo --serve``: the sample cluster until SIGINT/SIGTERM."""
+    from sweeper.demo import serve
+
+    stop = threading.Event()
+    restore = _stop_on_signals(stop)
+    try:
+        serve(kubeconfig_out, out=sys.stdout, stop=stop)
+    finally:
+        restore()
+    return 0
 
 
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:

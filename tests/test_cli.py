@@ -219,3 +219,35 @@ def test_demo_runs_a_real_sweep() -> None:
     assert done.returncode == 0, done.stderr
     lines = json_lines(done.stdout)
     assert lines[-1]["event"] == "sweep_summary" and lines[-1]["deleted"] == 6
+
+
+def test_demo_serve_serves_until_interrupted(tmp_path) -> None:
+    import signal
+    import time
+
+    kubeconfig = tmp_path / "demo.kubeconfig"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "sweeper", "demo", "--serve", "--kubeconfig-out", str(kubeconfig)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    try:
+        first = demo.stdout.readline()  # bounded: the process prints at once or exits
+        assert first.startswith("A sample Gatekeeper cluster is served at https://127.0.0.1:")
+        deadline = time.monotonic() + 30
+        while not kubeconfig.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = run_main("sweep", "--kubeconfig", str(kubeconfig), "--dry-run")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.splitlines()[-1])["would_delete"] == 6
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        demo.kill()
+
+
+def test_demo_serve_needs_a_kubeconfig_path() -> None:
+    done = run_main("demo", "--serve")
+    assert done.returncode == 2 and "--serve and --kubeconfig-out go together" in done.stderr

@@ -21,7 +21,7 @@ def audit(version: str = "v3.23.0", *flags: str, name: str = "gatekeeper-audit")
 
 
 def observed_sweep(server: FakeApiServer, tmp_path: Any, **changes: Any):
-    seed_sample_cluster(server, now=NOW)
+    seed_sample_cluster(server, now=NOW, gatekeeper=False)
     changes.setdefault("observing", OBSERVING)
     return sweep(server.write_kubeconfig(tmp_path / "kc"), **changes)
 
@@ -98,7 +98,7 @@ def test_scaled_to_zero_is_idle_too(server: FakeApiServer, tmp_path) -> None:
 
 def test_observation_off_reads_no_deployment(server: FakeApiServer, tmp_path) -> None:
     server.create(audit("v3.23.0", "--default-create-vap-binding-for-constraints=false"))
-    seed_sample_cluster(server, now=NOW)
+    seed_sample_cluster(server, now=NOW, gatekeeper=False)
     run = sweep(server.write_kubeconfig(tmp_path / "kc"), dry_run=True)
     assert not [r for r in server.requests if r.resource == "deployments"]
     (line,) = run.events("gatekeeper_observed")

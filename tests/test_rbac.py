@@ -83,7 +83,7 @@ def sweep_sample(
 ) -> FakeApiServer:
     """One real sweep of the sample cluster; returns the server (and its request log)."""
     with FakeApiServer(vap_versions=vap_versions, clock=lambda: T0) as server:
-        seed_sample_cluster(server, now=NOW)
+        seed_sample_cluster(server, now=NOW, gatekeeper=False)
         if uninstall:  # Gatekeeper gone: every CRD GET answers 404
             for crd in server.objects("CustomResourceDefinition"):
                 server.delete(*CRD_KEY, crd["metadata"]["name"])

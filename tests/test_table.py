@@ -151,7 +151,7 @@ def test_the_table_says_what_it_assumed_about_gatekeeper(
     from sweeper.settings import Observing
     from sweeper.testing import objects as make
 
-    seed_sample_cluster(server, now=NOW)
+    seed_sample_cluster(server, now=NOW, gatekeeper=False)
     generate = ["--operation=audit,status,generate"]
     server.create(make.gatekeeper_deployment("gatekeeper-audit", version="v3.22.0", args=generate))
     code, text = table_sweep(kubeconfig, dry_run=True, observing=Observing(vap_default=True))

@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 from sweeper.testing import objects as make
 from sweeper.testing.server import FakeApiServer
 
+GATEKEEPER_VERSION = "v3.23.0"
 
-def seed_sample_cluster(server: FakeApiServer, *, now: datetime | None = None) -> None:
-    """Create the sample cluster's templates, constraints, policies and bindings."""
+
+def seed_sample_cluster(
+    server: FakeApiServer, *, now: datetime | None = None, gatekeeper: bool = True
+) -> None:
+    """Create the sample cluster's templates, constraints, policies and bindings, and (unless
+    ``gatekeeper`` is false) Gatekeeper's own Deployments."""
     created = ((now or datetime.now(UTC)) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     server.create(make.template_crd())
 
@@ -77,3 +82,16 @@ def seed_sample_cluster(server: FakeApiServer, *, now: datetime | None = None) -
     user = make.foreign_binding("gatekeeper-team-policy", policy_name="team-policy")
     user["metadata"]["creationTimestamp"] = created
     server.create(user)
+
+    if not gatekeeper:
+        return
+    # Gatekeeper itself, as its Helm chart deploys it: the webhook, and the audit
+    # Deployment that runs the generate operation with the default flags (v3.20+: on).
+    server.create(make.gatekeeper_deployment(version=GATEKEEPER_VERSION))
+    server.create(
+        make.gatekeeper_deployment(
+            "gatekeeper-audit",
+            version=GATEKEEPER_VERSION,
+            args=["--operation=audit", "--operation=status", "--operation=generate"],
+        )
+    )
