@@ -135,5 +135,6 @@ def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None 
         cfg.verify_ssl = False
         # urllib3 would warn on stderr at every request; tls_verify_off says it once.
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    cfg.connection_pool_maxsize = max(4, access.concurrency + 1)
+    # One connection per request in flight: deletions and gather's concurrent reads.
+    cfg.connection_pool_maxsize = max(4, access.concurrency + 1, access.read_concurrency + 1)
     return cfg

@@ -177,6 +177,12 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Deletions in flight at once.",
         ),
         option(
+            "--read-concurrency",
+            type=int,
+            default=8,
+            help="Reads (LISTs, GETs) in flight at once while the cluster is read.",
+        ),
+        option(
             "--log-level",
             type=click.Choice(LOG_LEVELS),
             default="info",
@@ -240,6 +246,7 @@ def build_settings(options: dict[str, Any]) -> Settings:
             qps=options["qps"],
             burst=options["burst"],
             concurrency=options["concurrency"],
+            read_concurrency=options.get("read_concurrency", 8),
         ),
         rules=Rules(
             gatekeeper=GatekeeperDefaults(

@@ -149,7 +149,9 @@ def judge(
         )
         return None
     with _no_cyclic_gc():
-        inventory = gather(client, vap_version=version)
+        inventory = gather(
+            client, vap_version=version, concurrency=settings.access.read_concurrency
+        )
     reporter.list_failures(inventory)
     with _no_cyclic_gc():
         the_plan = plan(inventory, settings.rules, now=now)
