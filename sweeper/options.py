@@ -77,6 +77,16 @@ OUTPUT = option(
 )
 
 
+def _contexts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """One ``--context`` as a string (None when absent); several as a tuple, which only
+    ``sweep`` takes (fleet mode)."""
+    if len(value) <= 1:
+        return value[0] if value else None
+    if ctx.info_name != "sweep":
+        raise click.BadParameter("may be given only once here", ctx=ctx, param=param)
+    return value
+
+
 def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How to reach the cluster: kubeconfig, context, TLS, request timeout."""
     return apply_all(
@@ -88,7 +98,12 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 help="Kubeconfig file (default: in-cluster config in a pod, else $KUBECONFIG, "
                 "else ~/.kube/config).",
             ),
-            option("--context", default=None, help="Kubeconfig context to use."),
+            option(
+                "--context",
+                multiple=True,
+                callback=_contexts,
+                help="Kubeconfig context to use; sweep takes it several times (fleet mode).",
+            ),
             option(
                 "--insecure-skip-tls-verify",
                 is_flag=True,
@@ -215,6 +230,26 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
     return apply_all(decorators, func)
+
+
+def fleet_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``sweep``'s fleet mode: many kubeconfig contexts in one run."""
+    return apply_all(
+        [
+            option(
+                "--all-contexts",
+                is_flag=True,
+                help="Sweep every context of the kubeconfig, each as its own sweep.",
+            ),
+            option(
+                "--fleet-concurrency",
+                type=int,
+                default=4,
+                help="Clusters swept at once with --all-contexts or repeated --context.",
+            ),
+        ],
+        func,
+    )
 
 
 def build_settings(options: dict[str, Any]) -> Settings:
