@@ -229,9 +229,16 @@ def _gather(reads: _Reads, vap_version: str) -> Inventory:
     labelled = labelled_read.result()
     served = {entry.kind.lower(): entry for entry in labelled if entry is not None}
     kinds = dict.fromkeys(served, Presence.PRESENT)
+    # The GETs of referenced kinds missing from the labelled list go first: they head the
+    # longest chain (GET, then discovery of the group, then of its versions).
+    missing = _missing_kinds(bindings, known=kinds.keys())
+    crd_reads = [
+        reads.pool.submit(reads.presence, ListKey.crd(k), paths.crd(gk.constraint_crd_name(k)))
+        for k in missing
+    ]
     constraint_reads = [reads.pool.submit(_constraints, reads, e) for e in served.values()]
-    unlisted = _unlisted_kinds(reads, bindings, known=kinds.keys())
-    for kind, presence, entry in unlisted:
+    found = [read.result() for read in crd_reads]
+    for kind, presence, entry in _unlisted_kinds(reads, missing, found):
         kinds[kind] = presence
         if entry is not None:  # present but unlabelled: list its constraints as well
             served[kind] = entry
@@ -277,27 +284,29 @@ def _constraints(reads: _Reads, entry: ConstraintKind) -> list[tuple[tuple[str, 
     )
 
 
-def _unlisted_kinds(
-    reads: _Reads, bindings: list[AdmissionObject], *, known: Any
-) -> list[tuple[str, Presence, ConstraintKind | None]]:
-    """Kinds bindings point at that the labelled CRD list lacks: present, absent or unknown.
-
-    Such a kind is only gone once a GET of its CRD answers 404 AND discovery does not serve
-    it: a CRD is named after its plural, so an unlabelled CRD with an unusual plural
-    escapes the GET by name.
-    """
+def _missing_kinds(bindings: list[AdmissionObject], *, known: Any) -> list[str]:
+    """Constraint kinds (lower) that bindings point at and the labelled CRD list lacks."""
     referenced = {
         obj.owner.kind.lower()
         for obj in bindings
         if obj.owner is not None and obj.owner.group == gk.CONSTRAINTS_GROUP
     }
     referenced |= {obj.fingerprint[0] for obj in bindings if obj.fingerprint}
-    missing = sorted(referenced - set(known))
-    # The GETs by name run concurrently; discovery, needed only once one answers 404, after.
-    found = reads.all(
-        (reads.presence, (ListKey.crd(kind), paths.crd(gk.constraint_crd_name(kind))))
-        for kind in missing
-    )
+    return sorted(referenced - set(known))
+
+
+def _unlisted_kinds(
+    reads: _Reads,
+    missing: list[str],
+    found: list[tuple[Presence, dict[str, Any] | None]],
+) -> list[tuple[str, Presence, ConstraintKind | None]]:
+    """Each missing kind, from the GET of its CRD by name (``found``): present, absent or
+    unknown.
+
+    Such a kind is only gone once that GET answered 404 AND discovery does not serve it: a
+    CRD is named after its plural, so an unlabelled CRD with an unusual plural escapes the
+    GET by name. Discovery is read only when some GET answered 404.
+    """
     absent = any(presence is Presence.ABSENT for presence, _ in found)
     served = reads.served_constraint_kinds() if absent else None
     out = []
