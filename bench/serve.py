@@ -7,6 +7,9 @@ measured alone. Protocol (one JSON object per line):
 - then reads commands on stdin: ``stats`` (request counts by verb and timestamps of the
   rate-limited phase), ``reset`` (empty the request log), ``quit``.
 
+``--delay S`` makes every request wait S seconds before it is served (a stand-in for the
+round trip to a real API server); ``--context`` names the kubeconfig's context.
+
 Listens on 127.0.0.1 only. Scenarios: ``cluster`` (N bindings over K kinds, 1% leftovers),
 ``ratelimit`` (a fixed number of owner-deleted bindings), ``empty`` (no Gatekeeper at all).
 """
@@ -147,6 +150,9 @@ def main() -> None:
     parser.add_argument("--kinds", type=int, default=100)
     parser.add_argument("--leftover", type=float, default=0.01)
     parser.add_argument("--deletions", type=int, default=1000)
+    parser.add_argument("--delay", type=float, default=0.0,
+                        help="seconds every request waits before it is served (a network RTT)")
+    parser.add_argument("--context", default="fake", help="the kubeconfig's context name")
     args = parser.parse_args()
     started = time.perf_counter()
     server = TimedServer().start()
@@ -159,8 +165,10 @@ def main() -> None:
                  "constraints_per_kind": [], "absent_kinds": 0, "template_crd": False,
                  "candidates": {}}
     seconds = time.perf_counter() - started
+    if args.delay > 0:  # after seeding: every request from now on pays the round trip
+        server.inject(path=".*", delay=args.delay, times=None)
     with tempfile.TemporaryDirectory(prefix="sweeper-bench-") as tmp:
-        kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig")
+        kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig", context=args.context)
         print(json.dumps({"url": server.url, "kubeconfig": kubeconfig, "shape": shape,
                           "seed_seconds": seconds, "token": server.token}), flush=True)
         for line in sys.stdin:  # bounded by the parent closing stdin or sending quit

@@ -79,8 +79,9 @@ def _read_kubeconfig(path: str) -> dict[str, Any]:
     return loaded
 
 
-def check_kubeconfig(files: str, context: str | None) -> None:
-    """The merged kubeconfig files hold the context to use; kubectl's words if they do not."""
+def _contexts(files: str) -> tuple[list[str], str | None]:
+    """The context names of the merged files, in order (first one wins, as kubectl merges),
+    and the first ``current-context`` set."""
     names: list[str] = []
     current = None
     for path in files.split(os.pathsep):
@@ -88,15 +89,46 @@ def check_kubeconfig(files: str, context: str | None) -> None:
         entries = document.get("contexts")
         for entry in entries if isinstance(entries, list) else []:
             name = entry.get("name") if isinstance(entry, dict) else None
-            if isinstance(name, str):
+            if isinstance(name, str) and name not in names:
                 names.append(name)
         if current is None and isinstance(document.get("current-context"), str):
             current = document["current-context"] or None
+    return names, current
+
+
+def check_kubeconfig(files: str, context: str | None) -> None:
+    """The merged kubeconfig files hold the context to use; kubectl's words if they do not."""
+    names, current = _contexts(files)
     wanted = context or current
     if wanted is None:
         raise ConfigError(f"current-context is not set in {files}: pass --context")
     if wanted not in names:
         raise ConfigError(f'context "{wanted}" does not exist in {files}')
+
+
+def in_cluster(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``load_configuration`` would use the pod's in-cluster config."""
+    env = os.environ if environ is None else environ
+    return access.kubeconfig is None and bool(env.get("KUBERNETES_SERVICE_HOST"))
+
+
+def fleet_contexts(
+    kubeconfig: str | None,
+    wanted: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The contexts a fleet run sweeps: ``wanted`` (each checked to exist), or every context
+    of the merged kubeconfig when ``wanted`` is empty; a ConfigError when there are none."""
+    env = os.environ if environ is None else environ
+    files = _kubeconfig_files(kubeconfig, env)
+    names, _ = _contexts(files)
+    for name in wanted:
+        if name not in names:
+            raise ConfigError(f'context "{name}" does not exist in {files}')
+    chosen = list(dict.fromkeys(wanted)) if wanted else names
+    if not chosen:
+        raise ConfigError(f"no context in {files}")
+    return chosen
 
 
 def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> Any:
@@ -110,7 +142,7 @@ def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None 
     complaints = _Complaints()
     logging.getLogger().addHandler(complaints)
     try:
-        if access.kubeconfig is None and env.get("KUBERNETES_SERVICE_HOST"):
+        if in_cluster(access, env):
             # load_config() would print to stdout on this path; pick explicitly instead.
             config.load_incluster_config(client_configuration=cfg)
         else:
@@ -135,5 +167,6 @@ def load_configuration(access: ClusterAccess, environ: Mapping[str, str] | None 
         cfg.verify_ssl = False
         # urllib3 would warn on stderr at every request; tls_verify_off says it once.
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    cfg.connection_pool_maxsize = max(4, access.concurrency + 1)
+    # One connection per request in flight: deletions and gather's concurrent reads.
+    cfg.connection_pool_maxsize = max(4, access.concurrency + 1, access.read_concurrency + 1)
     return cfg

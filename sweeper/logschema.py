@@ -183,6 +183,24 @@ EVENTS: dict[str, EventSchema] = {
     "sweep_summary": EventSchema(
         "last line of every sweep, exactly once", _SUMMARY_REQUIRED, _SUMMARY_OPTIONAL
     ),
+    "fleet_summary": EventSchema(
+        "fleet mode: last line of the run, after every cluster's sweep_summary",
+        {
+            "exit_code": INTEGER,
+            "dry_run": BOOLEAN,
+            "duration_ms": INTEGER,
+            "clusters": INTEGER,
+            **{f"clusters_exit_{code}": INTEGER for code in range(5)},
+            "failed_clusters": STRINGS,
+            "listed_bindings": INTEGER,
+            "listed_policies": INTEGER,
+            "candidates": INTEGER,
+            "deleted": INTEGER,
+            "would_delete": INTEGER,
+            "failed": INTEGER,
+            "undecided": INTEGER,
+        },
+    ),
 }
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")

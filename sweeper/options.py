@@ -77,6 +77,16 @@ OUTPUT = option(
 )
 
 
+def _contexts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """One ``--context`` as a string (None when absent); several as a tuple, which only
+    ``sweep`` takes (fleet mode)."""
+    if len(value) <= 1:
+        return value[0] if value else None
+    if ctx.info_name != "sweep":
+        raise click.BadParameter("may be given only once here", ctx=ctx, param=param)
+    return value
+
+
 def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How to reach the cluster: kubeconfig, context, TLS, request timeout."""
     return apply_all(
@@ -88,7 +98,12 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 help="Kubeconfig file (default: in-cluster config in a pod, else $KUBECONFIG, "
                 "else ~/.kube/config).",
             ),
-            option("--context", default=None, help="Kubeconfig context to use."),
+            option(
+                "--context",
+                multiple=True,
+                callback=_contexts,
+                help="Kubeconfig context to use; sweep takes it several times (fleet mode).",
+            ),
             option(
                 "--insecure-skip-tls-verify",
                 is_flag=True,
@@ -189,6 +204,12 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Deletions in flight at once.",
         ),
         option(
+            "--read-concurrency",
+            type=int,
+            default=8,
+            help="Reads (LISTs, GETs) in flight at once while the cluster is read.",
+        ),
+        option(
             "--log-level",
             type=click.Choice(LOG_LEVELS),
             default="info",
@@ -223,6 +244,26 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return apply_all(decorators, func)
 
 
+def fleet_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``sweep``'s fleet mode: many kubeconfig contexts in one run."""
+    return apply_all(
+        [
+            option(
+                "--all-contexts",
+                is_flag=True,
+                help="Sweep every context of the kubeconfig, each as its own sweep.",
+            ),
+            option(
+                "--fleet-concurrency",
+                type=int,
+                default=4,
+                help="Clusters swept at once with --all-contexts or repeated --context.",
+            ),
+        ],
+        func,
+    )
+
+
 def build_settings(options: dict[str, Any]) -> Settings:
     """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
     from sweeper.observe import resolve
@@ -253,6 +294,7 @@ def build_settings(options: dict[str, Any]) -> Settings:
             qps=options["qps"],
             burst=options["burst"],
             concurrency=options["concurrency"],
+            read_concurrency=options.get("read_concurrency", 8),
         ),
         rules=Rules(
             # Until Gatekeeper is observed: the options, else today's Gatekeeper defaults.

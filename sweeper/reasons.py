@@ -84,6 +84,7 @@ class Event(enum.StrEnum):
     NOTIFY_FAILED = "notify_failed"
     KUBE_EVENTS_FAILED = "kube_events_failed"
     SWEEP_SUMMARY = "sweep_summary"
+    FLEET_SUMMARY = "fleet_summary"  # fleet mode: after every cluster's sweep_summary
 
 
 class ExitCode(enum.IntEnum):

@@ -158,7 +158,7 @@ class Reporter:
         self.event(Event.SWEEP_SUMMARY, "sweep finished", level=level, **summary.fields())
 
 
-_ALWAYS_WRITTEN = frozenset({Event.SWEEP_STARTED, Event.SWEEP_SUMMARY})
+_ALWAYS_WRITTEN = frozenset({Event.SWEEP_STARTED, Event.SWEEP_SUMMARY, Event.FLEET_SUMMARY})
 _HOLD_MESSAGES = {
     Hold.TOO_YOUNG: "younger than --min-age; left for a later sweep",
     Hold.EXCLUDED: "excluded by annotation or --exclude; kept",

@@ -69,6 +69,7 @@ class ClusterAccess:
     qps: float = 10.0
     burst: int = 20
     concurrency: int = 4
+    read_concurrency: int = 8  # reads (LISTs, GETs) of gather in flight at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,8 @@ class Settings:
             raise SettingsError("--qps must be greater than 0 and --burst at least 1")
         if not 1 <= self.access.concurrency <= MAX_CONCURRENCY:
             raise SettingsError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+        if not 1 <= self.access.read_concurrency <= MAX_CONCURRENCY:
+            raise SettingsError(f"--read-concurrency must be between 1 and {MAX_CONCURRENCY}")
         if self.guards.max_deletions < 0:
             raise SettingsError("--max-deletions must be 0 (unlimited) or more")
         if not 0 <= self.guards.max_deletion_percent <= 100:

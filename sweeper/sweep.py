@@ -173,7 +173,9 @@ def judge(
     if settings.observing.enabled:  # else the rules hold the options' values already
         settings = replace(settings, rules=replace(settings.rules, gatekeeper=config.defaults))
     with _no_cyclic_gc():
-        inventory = gather(client, vap_version=version)
+        inventory = gather(
+            client, vap_version=version, concurrency=settings.access.read_concurrency
+        )
     reporter.list_failures(inventory)
     installed = inventory.template_crd is Presence.PRESENT
     for concern in config.warnings(gatekeeper_installed=installed):

@@ -8,7 +8,7 @@ the ``sweep_summary`` line prints everything. It only writes text: never changes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
@@ -170,3 +170,59 @@ class TableSink:
         out += ["", paragraph(summary, self._cluster)]
         self._stream.write("\n".join(out) + "\n")
         self._stream.flush()
+
+
+ROLLUP_HEADERS = ("CLUSTER", "EXIT", "BINDINGS", "POLICIES", "CANDIDATES", "ACTED", "UNDECIDED")
+
+
+def rollup(outcomes: Iterable[Any], fleet: Mapping[str, Any]) -> list[str]:
+    """Fleet mode's last section: one row per cluster (``fleet.ClusterOutcome``) and a
+    paragraph from the ``fleet_summary`` fields, ending with the fleet's exit code."""
+    rows = [ROLLUP_HEADERS]
+    for outcome in outcomes:
+        s = outcome.summary
+        if s is not None and s.vap_version is None and s.exit_code != 0:
+            s = None  # stopped before the cluster was read: no count means anything
+        acted = (
+            "-"
+            if s is None
+            else (
+                f"{s.would_delete} would delete"
+                if s.dry_run
+                else f"{s.deleted} deleted, {s.failed} failed"
+            )
+        )
+        counts = (
+            ("-",) * 4
+            if s is None
+            else (str(s.listed_bindings), str(s.listed_policies), str(s.candidates), acted)
+        )
+        undecided = "-" if s is None else str(s.undecided)
+        rows.append((outcome.cluster, str(outcome.exit_code), *counts, undecided))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(ROLLUP_HEADERS))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    code = fleet["exit_code"]
+    meaning = ExitCode(code).meaning if code in set(ExitCode) else "unknown"
+    by_code = ", ".join(
+        f"{fleet[f'clusters_exit_{c.value}']} exit {c.value}"
+        for c in ExitCode
+        if fleet[f"clusters_exit_{c.value}"]
+    )
+    mode = "Fleet dry run" if fleet["dry_run"] else "Fleet sweep"
+    acted_total = (
+        f"{fleet['would_delete']} would be deleted"
+        if fleet["dry_run"]
+        else f"{fleet['deleted']} deleted, {fleet['failed']} failed"
+    )
+    failed = fleet["failed_clusters"]
+    where = f" (not clean: {', '.join(failed)})" if failed else ""
+    return [
+        "=== fleet ===",
+        *lines,
+        "",
+        f"{mode} of {fleet['clusters']} clusters finished in {fleet['duration_ms'] / 1000:.1f}s: "
+        f"{by_code}{where}; {fleet['candidates']} candidates, {acted_total}, "
+        f"{fleet['undecided']} undecided. Exit code {code} ({meaning}).",
+    ]

@@ -57,6 +57,7 @@ FULL_VALUES: dict[str, Any] = {
         "qps": 2.5,
         "burst": 5,
         "concurrency": 2,
+        "readConcurrency": 6,
         "clusterName": "prod-eu-1",
         "output": "json",
         "pushgatewayUrl": "http://pushgateway.monitoring:9091",

@@ -31,7 +31,13 @@ from sweeper import __version__, cli, options
 
 OLDEST = "1.28.0"  # the oldest Kubernetes with ValidatingAdmissionPolicy
 # Options that make no sense in a pod: it uses its in-cluster service account.
-NOT_IN_A_POD = {"SWEEPER_KUBECONFIG", "SWEEPER_CONTEXT"}
+NOT_IN_A_POD = {
+    "SWEEPER_KUBECONFIG",
+    "SWEEPER_CONTEXT",
+    # fleet mode needs a kubeconfig of several contexts: a usage error in a pod
+    "SWEEPER_ALL_CONTEXTS",
+    "SWEEPER_FLEET_CONCURRENCY",
+}
 # Options the chart maps before the sweeper has them (Gatekeeper observation, in progress):
 # set only when they differ from the sweeper's default, so today's sweeper never sees them.
 AHEAD_OF_THE_SWEEPER = {"SWEEPER_OBSERVE_GATEKEEPER", "SWEEPER_GATEKEEPER_NAMESPACE"}
