@@ -111,19 +111,26 @@ def apply(
     reporter: Reporter,
     stop: threading.Event | None = None,
 ) -> ApplyResult:
-    """Run every deletion of ``plan``, bindings before policies; return what happened."""
+    """Run every deletion of ``plan``, bindings before policies; return what happened.
+
+    A tripped guard stops a real sweep before any DELETE; a dry run goes on, so that its
+    review shows every candidate a raised limit would let go (it writes nothing anyway).
+    """
     trip = check_guards(plan, settings.guards)
     if trip is not None:
         reporter.event(
             Event.GUARD_TRIPPED,
-            "too many deletions planned; nothing deleted",
+            "too many deletions planned; a real sweep would stop here (dry run: each is listed)"
+            if settings.dry_run
+            else "too many deletions planned; nothing deleted",
             level=logging.ERROR,
             limit=trip.limit,
             limit_value=trip.value,
             candidate_count=trip.candidates,
             candidates=names(plan.deletions, limit=200),
         )
-        return ApplyResult(guard=trip)
+        if not settings.dry_run:
+            return ApplyResult(guard=trip)
     run = _Run(client, inventory=inventory, settings=settings, reporter=reporter, stop=stop)
     # Bindings first: a policy deleted before its binding leaves the binding dangling.
     for batch in (
@@ -131,7 +138,7 @@ def apply(
         [v for v in plan.deletions if not v.obj.is_binding],
     ):
         run.batch(batch)
-    return run.result()
+    return replace(run.result(), guard=trip)
 
 
 class _Run:

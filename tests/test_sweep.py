@@ -162,6 +162,22 @@ def test_guard_aborts_before_any_delete(server: FakeApiServer, kubeconfig: str) 
     assert not [r for r in server.requests if r.method == "DELETE"]
 
 
+def test_a_dry_run_that_trips_a_guard_lists_every_candidate(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    """Review with --dry-run, then raise the limit: the review shows all a real sweep would
+    delete, and says where a real sweep would stop; exit 3 stays."""
+    seed_sample_cluster(server, now=NOW)
+    run = sweep(kubeconfig, max_deletions=2, dry_run=True)
+    assert run.exit_code == 3
+    (trip,) = run.events("guard_tripped")
+    assert "a real sweep would stop here" in trip["msg"] and trip["candidate_count"] == 6
+    assert len(run.events("would_delete")) == 6
+    assert all("manifest" in line for line in run.events("would_delete"))
+    assert run.summary["would_delete"] == 6
+    assert {r.method for r in server.requests} == {"GET"}
+
+
 def test_percent_guard(server: FakeApiServer, kubeconfig: str) -> None:
     seed_sample_cluster(server, now=NOW)
     run = sweep(kubeconfig, max_deletion_percent=20)

@@ -160,3 +160,17 @@ def test_the_table_says_what_it_assumed_about_gatekeeper(
         "Gatekeeper v3.22.0 in gatekeeper-system: VAP default on (option), "
         "VAPB default on (observed)." in text.splitlines()
     )
+
+
+def test_a_dry_run_table_past_a_guard_shows_every_candidate(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    seed_sample_cluster(server, now=NOW)
+    code, text = table_sweep(kubeconfig, dry_run=True, max_deletions=2)
+    assert code == 3
+    assert sum(" would_delete " in row for row in text.splitlines()) == 6
+    assert "a real sweep would stop here" in text
+    assert closing_paragraph(text).endswith(
+        "Exit code 3 (aborted by a guard, nothing deleted): deletion guard tripped; "
+        "nothing was deleted."
+    )
