@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import NOW, sweep
+from helpers import NOW, T0, sweep
 from restore_helpers import (
     BINDING,
     POLICY,
@@ -20,27 +20,18 @@ from restore_helpers import (
     stored,
     write,
 )
+from scenarios import Scenario, corpus
 
 from sweeper.cli import cli
 from sweeper.manifests import clean_manifest
+from sweeper.reasons import Reason
+from sweeper.settings import Rules
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
+CORPUS = corpus()
+
 # --- with a real sweep --------------------------------------------------------------------------
-
-
-def with_manifests(lines: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> list[str]:
-    """The sweep's lines, each `deleted` one carrying its manifest.
-
-    Stands in for the sweep's own `manifest` field until it writes one: a line that already
-    carries it is left as it is.
-    """
-    out = []
-    for line in lines:
-        if line["event"] == "deleted" and "manifest" not in line:
-            line = {**line, "manifest": clean_manifest(before[line["object_name"]])}
-        out.append(json.dumps(line))
-    return out
 
 
 def test_a_sweep_of_the_sample_cluster_restores_and_the_next_sweep_agrees_with_the_table(
@@ -56,7 +47,8 @@ def test_a_sweep_of_the_sample_cluster_restores_and_the_next_sweep_agrees_with_t
         "not-wanted",
         "legacy-duplicate",
     }
-    log = write(tmp_path, *with_manifests(swept.lines, before))
+    # The sweep's own stdout: every deleted line carries its manifest.
+    log = write(tmp_path, *(json.dumps(line) for line in swept.lines))
 
     run = restore(kubeconfig, log)
 
@@ -87,6 +79,49 @@ def test_a_sweep_of_the_sample_cluster_restores_and_the_next_sweep_agrees_with_t
         for name, reason in deleted.items()
     }
     assert all(stored(server, before[name]) is not None for name in deleted)  # a dry run
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [s for s in CORPUS if any(want.startswith("deleted") for want in s.expected.values())],
+    ids=lambda s: s.name,
+)
+def test_every_deletion_reason_round_trips_and_is_found_again(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """Sweep, restore from the sweep's stdout, sweep --dry-run: what comes back equals what
+    went (less server-owned fields and references to owners that are gone), and a restored
+    leftover is a leftover again: found by the next sweep, for the same reason while its
+    owner lives, as orphaned-unowned once its owner reference had to be dropped."""
+    versions = ("v1", "v1beta1") if scenario.vap_version == "v1" else ("v1beta1",)
+    every_reason = Rules().reasons | {Reason.ORPHANED_UNOWNED}
+    with FakeApiServer(vap_versions=versions, clock=lambda: T0) as server:
+        for obj in scenario.objects:
+            server.create(obj, force=True)
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        changes: dict[str, Any] = {
+            "reasons": every_reason,
+            "gatekeeper": scenario.defaults,
+            "max_deletions": 0,
+            "max_deletion_percent": 0,
+        }
+        before = {o["metadata"]["name"]: o for k in (POLICY, BINDING) for o in server.objects(k)}
+        swept = sweep(kubeconfig, **changes)
+        deleted = {line["object_name"]: line["reason"] for line in swept.events("deleted")}
+        assert deleted, scenario.name
+        run = restore(kubeconfig, write(tmp_path, *(json.dumps(line) for line in swept.lines)))
+        assert run.code == 0 and set(run.by_name()) == set(deleted)
+        dropped = {n for n, line in run.by_name().items() if line["owner_references_dropped"]}
+        for name in deleted:
+            expected = clean_manifest(before[name])
+            if name in dropped:
+                expected["metadata"].pop("ownerReferences")
+            assert clean_manifest(stored(server, before[name])) == expected
+        again = sweep(kubeconfig, dry_run=True, **changes)
+    found = {line["object_name"]: line["reason"] for line in again.events("would_delete")}
+    assert found == {
+        name: "orphaned-unowned" if name in dropped else reason for name, reason in deleted.items()
+    }
 
 
 # --- the command line -------------------------------------------------------------------------

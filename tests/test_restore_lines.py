@@ -340,3 +340,14 @@ def test_the_pure_module_loads_nothing_that_does_io() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_docs_describe_every_field_of_the_restore_lines() -> None:
+    from pathlib import Path
+
+    from restore_helpers import COMMON, OPTIONAL, PER_OBJECT, SUMMARY
+
+    doc = Path(__file__).resolve().parents[1].joinpath("docs", "logging.md").read_text()
+    section = doc.split("## sweeper restore output", 1)[1]
+    for name in [*COMMON, *PER_OBJECT, *OPTIONAL, *SUMMARY]:
+        assert f"`{name}`" in section, name
