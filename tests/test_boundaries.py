@@ -18,6 +18,11 @@ CORE = (
     "sweeper.reasons",
     "sweeper.settings",
     "sweeper.explain",
+    "sweeper.facts",
+    "sweeper.observe",
+    "sweeper.manager_args",
+    "sweeper.manifests",
+    "sweeper.restore_lines",
 )
 SHELL_ONLY = ("sweeper.kube", "sweeper.gather", "urllib3", "tenacity", "kubernetes")
 

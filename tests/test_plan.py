@@ -5,55 +5,21 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from planning import ALL, NOW, RULES, V3_22_0, gatekeeper, judge, live, terminating
 
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
 from sweeper.plan import plan
 from sweeper.reasons import Action, Reason
-from sweeper.recheck import recheck_binding_name, still_deletable
 from sweeper.records import constraint_record
 from sweeper.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
-from sweeper.verdicts import Hold, Recheck
-
-NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
-RULES = Rules(min_age=timedelta(0))
-ALL = RULES.reasons | {Reason.ORPHANED_UNOWNED}
-
-
-def gatekeeper(kind: str = "K8sRequiredLabels", **template_options: Any) -> list[dict]:
-    """The template CRD, one template, its constraint CRD and its policy."""
-    template = stamp(make.template(kind, **template_options))
-    return [
-        make.template_crd(),
-        template,
-        make.constraint_crd(template),
-        stamp(make.policy(template)),
-    ]
-
-
-def judge(
-    objects: list[dict],
-    *,
-    failed: tuple[str, ...] = (),
-    rules: Rules = RULES,
-    vap_version: str = "v1",
-    policies: bool = False,
-) -> dict[str, tuple[Action, Reason]]:
-    """``name -> (action, reason)`` for every VAPB (and with ``policies``, VAP) in ``objects``."""
-    result = plan(snapshot(objects, failed=failed, vap_version=vap_version), rules, now=NOW)
-    return {
-        v.obj.name: (v.action, v.reason) for v in result.verdicts if policies or v.obj.is_binding
-    }
-
-
-def live(kind: str, name: str, **options: Any) -> dict:
-    return stamp(make.constraint(kind, name, **options))
+from sweeper.verdicts import Hold
 
 
 def test_wanted_binding_and_policy_are_kept() -> None:
@@ -382,61 +348,12 @@ def test_owner_skip_annotation_excludes_its_binding() -> None:
     assert result.verdicts[0].hold is Hold.EXCLUDED
 
 
-# --- the fresh look before DELETE ---------------------------------------------------------
 
 
-def _candidate(objs: list[dict]) -> tuple[Any, Any]:
-    inventory = snapshot(objs)
-    verdict = plan(inventory, RULES, now=NOW).deletions[0]
-    return verdict, inventory
 
 
-def test_still_deletable_owner_back_keeps_the_binding() -> None:
-    gone = make.constraint("K8sRequiredLabels", "gone", uid="c")
-    verdict, inventory = _candidate([*gatekeeper(), stamp(make.binding(gone))])
-    assert verdict.recheck is Recheck.CONSTRAINT
-    assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is True
-    back = stamp(make.constraint("K8sRequiredLabels", "gone"))
-    assert still_deletable(verdict, back, inventory=inventory, rules=RULES)[0] is False
 
 
-def test_still_deletable_not_wanted_rechecks_the_deciding_object() -> None:
-    c = live("K8sRequiredLabels", "c", enforcement_action="scoped", scoped=[])
-    verdict, inventory = _candidate([*gatekeeper(), c, stamp(make.binding(c))])
-    assert verdict.recheck is Recheck.CONSTRAINT
-    assert still_deletable(verdict, c, inventory=inventory, rules=RULES)[0] is True
-    wants_again = live("K8sRequiredLabels", "c")
-    assert still_deletable(verdict, wants_again, inventory=inventory, rules=RULES)[0] is False
-    broken = live("K8sRequiredLabels", "c")
-    broken["spec"]["enforcementAction"] = {"not": "a string"}
-    assert still_deletable(verdict, broken, inventory=inventory, rules=RULES)[0] is False
-
-    base = gatekeeper(generate_vap=False)
-    c2 = live("K8sRequiredLabels", "c2")
-    verdict, inventory = _candidate([*base, c2, stamp(make.binding(c2))])
-    assert verdict.recheck is Recheck.TEMPLATE
-    assert still_deletable(verdict, base[1], inventory=inventory, rules=RULES)[0] is True
-    switched_on = stamp(make.template("K8sRequiredLabels", generate_vap=True))
-    assert still_deletable(verdict, switched_on, inventory=inventory, rules=RULES)[0] is False
-
-
-def test_still_deletable_crd_back_and_new_binding_gone() -> None:
-    verdict, inventory = _candidate(
-        [*gatekeeper(), stamp(make.binding(make.constraint("K8sGone", "c", uid="u")))]
-    )
-    assert verdict.recheck is Recheck.CONSTRAINT_CRD
-    assert (
-        still_deletable(
-            verdict, {"kind": "CustomResourceDefinition"}, inventory=inventory, rules=RULES
-        )[0]
-        is False
-    )
-    c = live("K8sRequiredLabels", "dup")
-    new = stamp(make.binding(c))
-    verdict, inventory = _candidate([*gatekeeper(), c, new, stamp(make.binding(c, legacy=True))])
-    assert verdict.recheck is Recheck.NEW_BINDING
-    assert still_deletable(verdict, new, inventory=inventory, rules=RULES)[0] is True
-    assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is False
 
 
 # --- review findings: names decide before wants, every reading of an unowned name --------
@@ -531,16 +448,6 @@ def test_unowned_legacy_duplicate_is_reported() -> None:
     )
 
 
-def test_unowned_binding_rechecks_the_template_when_the_template_decided() -> None:
-    base = gatekeeper(generate_vap=False)
-    c = live("K8sRequiredLabels", "c")
-    orphan = stamp(make.binding(c, owned=False))
-    inventory = snapshot([*base, c, orphan])
-    verdict = plan(inventory, replace(RULES, reasons=ALL), now=NOW).deletions
-    (binding,) = [v for v in verdict if v.obj.is_binding]
-    assert binding.reason is Reason.ORPHANED_UNOWNED and binding.recheck is Recheck.TEMPLATE
-    switched_on = stamp(make.template("K8sRequiredLabels", generate_vap=True))
-    assert still_deletable(binding, switched_on, inventory=inventory, rules=RULES)[0] is False
 
 
 def test_a_constraint_missing_fields_is_still_found_by_its_name() -> None:
@@ -565,15 +472,6 @@ def test_row7b_a_name_another_constraint_wants_is_not_its_owners() -> None:
 
 # --- row 6: terminating owners --------------------------------------------------------------
 
-TERMINATING = "2026-01-01T00:30:00Z"
-
-
-def terminating(obj: dict, value: object = TERMINATING) -> dict:
-    obj["metadata"]["deletionTimestamp"] = value
-    obj["metadata"]["finalizers"] = ["example.com/hold"]
-    return obj
-
-
 def test_row6_a_terminating_owner_is_deleted_in_waiting() -> None:
     c = terminating(live("K8sRequiredLabels", "stuck"))
     base = gatekeeper()
@@ -586,24 +484,6 @@ def test_row6_a_terminating_owner_is_deleted_in_waiting() -> None:
         assert "terminating" in verdict.detail
 
 
-def test_row6_recheck_accepts_a_still_terminating_owner_as_gone() -> None:
-    c = terminating(live("K8sRequiredLabels", "stuck"))
-    verdict, inventory = _candidate([*gatekeeper(), c, stamp(make.binding(c))])
-    assert verdict.recheck is Recheck.CONSTRAINT
-    assert still_deletable(verdict, c, inventory=inventory, rules=RULES)[0] is True
-    assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is True
-    recreated = live("K8sRequiredLabels", "stuck")  # deleted, then created again
-    assert still_deletable(verdict, recreated, inventory=inventory, rules=RULES)[0] is False
-    broken = terminating(live("K8sRequiredLabels", "stuck"), {"not": "a time"})
-    assert still_deletable(verdict, broken, inventory=inventory, rules=RULES)[0] is False
-    # A not-wanted candidate whose owner started terminating since is gone too.
-    quiet = live("K8sRequiredLabels", "quiet", scoped=[])
-    verdict, inventory = _candidate([*gatekeeper(), quiet, stamp(make.binding(quiet))])
-    ending = terminating(copy.deepcopy(quiet))
-    assert still_deletable(verdict, ending, inventory=inventory, rules=RULES) == (
-        True,
-        "owner still terminating",
-    )
 
 
 def test_row6_a_malformed_deletion_timestamp_is_undecided() -> None:
@@ -647,14 +527,6 @@ def test_row6b_a_rejected_template_keeps_its_policy_and_bindings(breakage: str) 
     assert len(verdicts) == 3
 
 
-def test_row6b_recheck_of_a_template_rejected_since_keeps_the_policy() -> None:
-    base = gatekeeper(generate_vap=False)
-    verdict, inventory = _candidate(base)
-    assert verdict.reason is Reason.NOT_WANTED and verdict.recheck is Recheck.TEMPLATE
-    rejected = copy.deepcopy(base[1])
-    rejected["spec"]["targets"].append(copy.deepcopy(rejected["spec"]["targets"][0]))
-    deletable, why = still_deletable(verdict, rejected, inventory=inventory, rules=RULES)
-    assert deletable is False and "rejected" in why
 
 
 def test_row6b_an_unowned_policy_of_a_rejected_template_is_reported() -> None:
@@ -667,36 +539,8 @@ def test_row6b_an_unowned_policy_of_a_rejected_template_is_reported() -> None:
 
 # --- rows 8-9 with an observed version ------------------------------------------------------
 
-V3_22_0 = GatekeeperDefaults(version=(3, 22, 0))
 
 
-def test_rows8_9_an_observed_v3_22_0_manages_the_legacy_name() -> None:
-    dup = live("K8sRequiredLabels", "dup")
-    sole_new = live("K8sRequiredLabels", "sole-new")
-    objs = [
-        *gatekeeper(),
-        dup,
-        sole_new,
-        stamp(make.binding(dup)),
-        stamp(make.binding(dup, legacy=True)),
-        stamp(make.binding(sole_new)),
-    ]
-    inventory = snapshot(objs)
-    result = plan(inventory, replace(RULES, gatekeeper=V3_22_0), now=NOW)
-    verdicts = {v.obj.name: v for v in result.verdicts if v.obj.is_binding}
-    assert {n: (v.action, v.reason) for n, v in verdicts.items()} == {
-        "gatekeeper-k8srequiredlabels-dup": (Action.DELETE, Reason.LEGACY_DUPLICATE),
-        "gatekeeper-dup": (Action.KEEP, Reason.WANTED),
-        "gatekeeper-k8srequiredlabels-sole-new": (Action.KEEP, Reason.WANTED),
-    }
-    duplicate = verdicts["gatekeeper-k8srequiredlabels-dup"]
-    assert "v3.22.0" in duplicate.detail and "legacy" in duplicate.detail
-    assert duplicate.recheck is Recheck.LEGACY_BINDING
-    assert recheck_binding_name(duplicate) == "gatekeeper-dup"
-    rules = replace(RULES, gatekeeper=V3_22_0)
-    legacy = next(o for o in objs if o["metadata"]["name"] == "gatekeeper-dup")
-    assert still_deletable(duplicate, legacy, inventory=inventory, rules=rules)[0] is True
-    assert still_deletable(duplicate, None, inventory=inventory, rules=rules)[0] is False
 
 
 @pytest.mark.parametrize("version", [None, (3, 22, 1), (3, 23, 0)])
