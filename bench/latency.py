@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PY, Server, machine, pages, run_child, summary_of  # noqa: E402
+from run import PY, Server, machine, pages, run_child, summary_of
 
 READ_BOUNDS = (1, 8)
 FLEET_CONCURRENCY = 4
@@ -74,8 +74,9 @@ def read_phase(kubeconfig: str, read_concurrency: int) -> dict[str, Any]:
 def measure_reads(bindings: int, kinds: int, delays: list[float], pairs: int) -> list[dict]:
     out = []
     for delay in delays:
-        with Server("--bindings", str(bindings), "--kinds", str(kinds),
-                    "--delay", str(delay / 1000)) as server:
+        with Server(
+            "--bindings", str(bindings), "--kinds", str(kinds), "--delay", str(delay / 1000)
+        ) as server:
             info = server.info
             runs: dict[int, list[float]] = {bound: [] for bound in READ_BOUNDS}
             requests: dict[int, int] = {}
@@ -89,23 +90,54 @@ def measure_reads(bindings: int, kinds: int, delays: list[float], pairs: int) ->
                         raise RuntimeError(f"read phase had {got['failed']} failed reads")
                     runs[bound].append(got["seconds"])
         rtts = critical_path(info["shape"])
-        out.append({"delay_ms": delay, "bindings": bindings, "kinds": kinds,
-                    "critical_rtts": rtts, "bound_s": rtts * delay / 1000,
-                    "runs": {str(b): v for b, v in runs.items()},
-                    "requests": {str(b): n for b, n in requests.items()}})
+        out.append(
+            {
+                "delay_ms": delay,
+                "bindings": bindings,
+                "kinds": kinds,
+                "critical_rtts": rtts,
+                "bound_s": rtts * delay / 1000,
+                "runs": {str(b): v for b, v in runs.items()},
+                "requests": {str(b): n for b, n in requests.items()},
+            }
+        )
     return out
 
 
-def measure_fleet(clusters: int, bindings: int, kinds: int, delay: float,
-                  pairs: int) -> dict[str, Any]:
+def measure_fleet(
+    clusters: int, bindings: int, kinds: int, delay: float, pairs: int
+) -> dict[str, Any]:
     servers = []
     try:
         for i in range(clusters):
-            servers.append(Server("--bindings", str(bindings), "--kinds", str(kinds),
-                                  "--delay", str(delay / 1000), "--context", f"c{i:02d}"))
+            servers.append(
+                Server(
+                    "--bindings",
+                    str(bindings),
+                    "--kinds",
+                    str(kinds),
+                    "--delay",
+                    str(delay / 1000),
+                    "--context",
+                    f"c{i:02d}",
+                )
+            )
         kubeconfig = os.pathsep.join(s.info["kubeconfig"] for s in servers)
-        base = [PY, "-m", "sweeper", "sweep", "--kubeconfig", kubeconfig, "--dry-run",
-                "--min-age", "0", "--max-deletions", "0", "--max-deletion-percent", "0"]
+        base = [
+            PY,
+            "-m",
+            "sweeper",
+            "sweep",
+            "--kubeconfig",
+            kubeconfig,
+            "--dry-run",
+            "--min-age",
+            "0",
+            "--max-deletions",
+            "0",
+            "--max-deletion-percent",
+            "0",
+        ]
         singles: list[list[float]] = []
         fleets: list[float] = []
         codes: set[int] = set()
@@ -116,8 +148,9 @@ def measure_fleet(clusters: int, bindings: int, kinds: int, delay: float,
                 codes.add(run.code)
                 walls.append(run.wall)
             singles.append(walls)
-            run = run_child([*base, "--all-contexts", "--fleet-concurrency",
-                             str(FLEET_CONCURRENCY)])
+            run = run_child(
+                [*base, "--all-contexts", "--fleet-concurrency", str(FLEET_CONCURRENCY)]
+            )
             codes.add(run.code)
             fleets.append(run.wall)
             fleet_line = summary_of_fleet(run.stdout)
@@ -127,10 +160,19 @@ def measure_fleet(clusters: int, bindings: int, kinds: int, delay: float,
             server.close()
     slowest = [max(walls) for walls in singles]
     rounds = math.ceil(clusters / FLEET_CONCURRENCY)
-    return {"clusters": clusters, "bindings": bindings, "kinds": kinds, "delay_ms": delay,
-            "singles_slowest": slowest, "singles_median": [statistics.median(w) for w in singles],
-            "fleet": fleets, "rounds": rounds, "codes": sorted(codes),
-            "fleet_summary": fleet_line, "last_cluster_summary_ms": per_cluster.get("duration_ms")}
+    return {
+        "clusters": clusters,
+        "bindings": bindings,
+        "kinds": kinds,
+        "delay_ms": delay,
+        "singles_slowest": slowest,
+        "singles_median": [statistics.median(w) for w in singles],
+        "fleet": fleets,
+        "rounds": rounds,
+        "codes": sorted(codes),
+        "fleet_summary": fleet_line,
+        "last_cluster_summary_ms": per_cluster.get("duration_ms"),
+    }
 
 
 def summary_of_fleet(stdout: str) -> dict[str, Any]:
@@ -191,8 +233,9 @@ def report(reads: list[dict], fleet: dict | None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bindings", type=int, default=10_000)
     parser.add_argument("--kinds", type=int, default=100)
     parser.add_argument("--delays", default="0,5,20,50", help="milliseconds, comma-separated")
@@ -206,8 +249,13 @@ def main() -> None:
     args = parser.parse_args()
     delays = [float(d) for d in args.delays.split(",") if d.strip()]
     reads = measure_reads(args.bindings, args.kinds, delays, args.pairs)
-    fleet = (measure_fleet(args.fleet, args.fleet_bindings, args.fleet_kinds, args.fleet_delay,
-                           args.fleet_pairs) if args.fleet else None)
+    fleet = (
+        measure_fleet(
+            args.fleet, args.fleet_bindings, args.fleet_kinds, args.fleet_delay, args.fleet_pairs
+        )
+        if args.fleet
+        else None
+    )
     print("\n".join(report(reads, fleet)))
     if args.json:
         Path(args.json).write_text(json.dumps({"reads": reads, "fleet": fleet}, indent=2))

@@ -30,8 +30,14 @@ def main(kubeconfig: str) -> None:
     checked = deleted = 0
     for binding in bindings:
         refs = binding.metadata.owner_references or []
-        owner = next((r for r in refs if r.controller
-                      and r.api_version.startswith("constraints.gatekeeper.sh/")), None)
+        owner = next(
+            (
+                r
+                for r in refs
+                if r.controller and r.api_version.startswith("constraints.gatekeeper.sh/")
+            ),
+            None,
+        )
         if owner is None:
             continue
         group, _, version = owner.api_version.partition("/")

@@ -43,8 +43,13 @@ class Server:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [PY, str(BENCH / "serve.py"), *args], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, bufsize=1)
+            [PY, str(BENCH / "serve.py"), *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.info = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -111,8 +116,14 @@ def run_child(argv: list[str], *, timeout: float = CHILD_TIMEOUT) -> ChildRun:
         err.seek(0)
         # ru_maxrss of a child starts from this process's RSS at fork (Linux keeps the
         # pre-exec high-water mark), so the child's own VmHWM is the figure reported.
-        return ChildRun(wall, usage.ru_utime + usage.ru_stime, (hwm[0] or usage.ru_maxrss) / 1024,
-                        proc.returncode, out.read(), err.read())
+        return ChildRun(
+            wall,
+            usage.ru_utime + usage.ru_stime,
+            (hwm[0] or usage.ru_maxrss) / 1024,
+            proc.returncode,
+            out.read(),
+            err.read(),
+        )
 
 
 def _watch_hwm(pid: int, hwm: list[int], done: threading.Event) -> None:
@@ -131,9 +142,25 @@ def _watch_hwm(pid: int, hwm: list[int], done: threading.Event) -> None:
 
 
 def sweep_argv(kubeconfig: str, *extra: str) -> list[str]:
-    return [PY, "-m", "sweeper", "sweep", "--kubeconfig", kubeconfig, "--min-age", "0",
-            "--max-deletions", "0", "--max-deletion-percent", "0", "--qps", "1000",
-            "--burst", "1000", *extra]
+    return [
+        PY,
+        "-m",
+        "sweeper",
+        "sweep",
+        "--kubeconfig",
+        kubeconfig,
+        "--min-age",
+        "0",
+        "--max-deletions",
+        "0",
+        "--max-deletion-percent",
+        "0",
+        "--qps",
+        "1000",
+        "--burst",
+        "1000",
+        *extra,
+    ]
 
 
 def summary_of(stdout: str) -> dict[str, Any]:
@@ -165,8 +192,13 @@ def expected_requests(shape: dict[str, Any]) -> dict[str, int]:
     # missing, the constraints group and each of its versions (v1beta1, v1, v1alpha1), to
     # prove the kind is not served under another plural.
     discovery = 1 + (1 + 3 if shape["absent_kinds"] else 0)
-    return {"discovery": discovery, "list": lists, "get": gets, "delete": candidates,
-            "total": discovery + lists + gets + candidates}
+    return {
+        "discovery": discovery,
+        "list": lists,
+        "get": gets,
+        "delete": candidates,
+        "total": discovery + lists + gets + candidates,
+    }
 
 
 # --- in-process planner probe ------------------------------------------------------------
@@ -225,11 +257,16 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
         admission_object(BINDING_KIND, item)
     record_s = time.perf_counter() - t0
     n = max(1, len(items))
-    return {"gather_s": gather_s, "plan_s": best, "judged": judged,
-            "plan_per_s": judged / best if best else math.inf,
-            "bytes_per_binding": sum(map(len, bodies)) / n,
-            "fetch_us": fetch_s / n * 1e6, "loads_us": loads_s / n * 1e6,
-            "record_us": record_s / n * 1e6}
+    return {
+        "gather_s": gather_s,
+        "plan_s": best,
+        "judged": judged,
+        "plan_per_s": judged / best if best else math.inf,
+        "bytes_per_binding": sum(map(len, bodies)) / n,
+        "fetch_us": fetch_s / n * 1e6,
+        "loads_us": loads_s / n * 1e6,
+        "record_us": record_s / n * 1e6,
+    }
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -249,22 +286,38 @@ def measure_size(size: int, *, naive: bool) -> dict[str, Any]:
         run = run_child(sweep_argv(info["kubeconfig"]))
         stats = server.command("stats")
     summary = summary_of(run.stdout)
-    listed = sum(summary.get(k, 0) for k in (
-        "listed_bindings", "listed_policies", "listed_templates", "listed_constraints"))
-    result["sweeper"] = {"wall": run.wall, "cpu": run.cpu, "rss_mb": run.maxrss_mb,
-                         "code": run.code, "verbs": stats["verbs"], "total": stats["total"],
-                         "listed": listed, "deleted": summary.get("deleted"),
-                         "candidates": summary.get("candidates"),
-                         "stderr": run.stderr.strip()[-300:]}
+    listed = sum(
+        summary.get(k, 0)
+        for k in ("listed_bindings", "listed_policies", "listed_templates", "listed_constraints")
+    )
+    result["sweeper"] = {
+        "wall": run.wall,
+        "cpu": run.cpu,
+        "rss_mb": run.maxrss_mb,
+        "code": run.code,
+        "verbs": stats["verbs"],
+        "total": stats["total"],
+        "listed": listed,
+        "deleted": summary.get("deleted"),
+        "candidates": summary.get("candidates"),
+        "stderr": run.stderr.strip()[-300:],
+    }
     if naive:
         with Server("--bindings", str(size)) as server:
             server.command("reset")
             run = run_child([PY, str(BENCH / "naive.py"), server.info["kubeconfig"]])
             stats = server.command("stats")
         out = json.loads(run.stdout.strip().splitlines()[-1]) if run.code == 0 else {}
-        result["naive"] = {"wall": run.wall, "cpu": run.cpu, "rss_mb": run.maxrss_mb,
-                           "code": run.code, "verbs": stats["verbs"], "total": stats["total"],
-                           "deleted": out.get("deleted"), "stderr": run.stderr.strip()[-300:]}
+        result["naive"] = {
+            "wall": run.wall,
+            "cpu": run.cpu,
+            "rss_mb": run.maxrss_mb,
+            "code": run.code,
+            "verbs": stats["verbs"],
+            "total": stats["total"],
+            "deleted": out.get("deleted"),
+            "stderr": run.stderr.strip()[-300:],
+        }
     return result
 
 
@@ -278,9 +331,15 @@ def measure_ratelimit(qps: float, deletions: int) -> dict[str, Any]:
     summary = summary_of(run.stdout)
     window = (stats["apply_last"] or 0) - (stats["apply_first"] or 0)
     limited = stats["apply_requests"]
-    return {"qps": qps, "deleted": summary.get("deleted"), "limited": limited, "window": window,
-            "code": run.code, "vs_deletions": window / (deletions / qps),
-            "vs_limited": window / max(1e-9, (limited - 1) / qps)}
+    return {
+        "qps": qps,
+        "deleted": summary.get("deleted"),
+        "limited": limited,
+        "window": window,
+        "code": run.code,
+        "vs_deletions": window / (deletions / qps),
+        "vs_limited": window / max(1e-9, (limited - 1) / qps),
+    }
 
 
 def importtime_top(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
@@ -289,8 +348,9 @@ def importtime_top(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
     for line in run.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, _self_us, cumulative, name = (part for part in line.replace("import time:", "|", 1)
-                                        .split("|"))
+        _, _self_us, cumulative, name = (
+            part for part in line.replace("import time:", "|", 1).split("|")
+        )
         if not name.startswith("  "):  # top level: what the entry point itself imported
             rows.append((name.strip(), int(cumulative) / 1000))
     return sorted(rows, key=lambda row: -row[1])[:count]
@@ -299,25 +359,33 @@ def importtime_top(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
 def measure_startup(repeats: int) -> dict[str, Any]:
     def median_wall(argv: list[str]) -> tuple[float, float]:
         runs = [run_child(argv) for _ in range(repeats)]
-        return (statistics.median(r.wall for r in runs), statistics.median(r.maxrss_mb
-                                                                            for r in runs))
+        return (
+            statistics.median(r.wall for r in runs),
+            statistics.median(r.maxrss_mb for r in runs),
+        )
 
     bare, bare_rss = median_wall([PY, "-c", "pass"])
     version, version_rss = median_wall([PY, "-m", "sweeper", "version"])
     with Server("--scenario", "empty") as server:
         kubeconfig = server.info["kubeconfig"]
         empty, empty_rss = median_wall(sweep_argv(kubeconfig))
-        empty_cpu = statistics.median(run_child(sweep_argv(kubeconfig)).cpu
-                                      for _ in range(repeats))
+        empty_cpu = statistics.median(run_child(sweep_argv(kubeconfig)).cpu for _ in range(repeats))
         server.command("reset")
         run_child(sweep_argv(kubeconfig))
         empty_requests = server.command("stats")["verbs"]
         sweep_imports = importtime_top(sweep_argv(kubeconfig)[1:])
-    return {"bare": bare, "bare_rss": bare_rss, "version": version, "version_rss": version_rss,
-            "empty": empty, "empty_rss": empty_rss, "empty_cpu": empty_cpu,
-            "empty_requests": empty_requests,
-            "version_imports": importtime_top(["-m", "sweeper", "version"]),
-            "sweep_imports": sweep_imports}
+    return {
+        "bare": bare,
+        "bare_rss": bare_rss,
+        "version": version,
+        "version_rss": version_rss,
+        "empty": empty,
+        "empty_rss": empty_rss,
+        "empty_cpu": empty_cpu,
+        "empty_requests": empty_requests,
+        "version_imports": importtime_top(["-m", "sweeper", "version"]),
+        "sweep_imports": sweep_imports,
+    }
 
 
 def profile_sweep(size: int, top: int = 25) -> str:
@@ -348,13 +416,20 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, text=True,
-                             capture_output=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         rev = "unknown"
-    return (f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, "
-            f"Python {platform.python_version()} ({platform.python_implementation()}), "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, "
+        f"Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def mark(ok: bool) -> str:
@@ -374,9 +449,12 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
             f"   requests measured {s['total']:>6}  {json.dumps(s['verbs'], sort_keys=True)}",
             f"   requests expected {e['total']:>6}  "
             f"{json.dumps({k: v for k, v in e.items() if k != 'total'}, sort_keys=True)}"
-            + ("   OK: identical" if all(s["verbs"].get(k, 0) == v for k, v in e.items()
-                                        if k != "total") and s["total"] == e["total"]
-               else "   DIFFERENCE (see verbs)"),
+            + (
+                "   OK: identical"
+                if all(s["verbs"].get(k, 0) == v for k, v in e.items() if k != "total")
+                and s["total"] == e["total"]
+                else "   DIFFERENCE (see verbs)"
+            ),
             f"   wall {s['wall']:.2f} s = {s['wall'] / per_obj * 1e6:.1f} us/object; "
             f"CPU {s['cpu']:.2f} s = {s['cpu'] / per_obj * 1e6:.1f} us/object "
             f"(CPU/wall {s['cpu'] / s['wall']:.2f}); {per_obj / s['wall']:,.0f} objects/s",
@@ -397,19 +475,23 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
                 f"{n['rss_mb']:.1f} MB, requests {n['total']} "
                 f"{json.dumps(n['verbs'], sort_keys=True)}"
                 f", deleted {n['deleted']}, exit {n['code']}"
-                + (f", stderr: {n['stderr']}" if n["stderr"] else ""))
+                + (f", stderr: {n['stderr']}" if n["stderr"] else "")
+            )
             lines.append(
                 f"   sweeper vs naive: {n['wall'] / s['wall']:.1f}x faster (wall), "
                 f"{n['cpu'] / s['cpu']:.1f}x less CPU, {n['total'] / s['total']:.1f}x fewer "
-                f"requests, RSS x{s['rss_mb'] / n['rss_mb']:.2f}")
+                f"requests, RSS x{s['rss_mb'] / n['rss_mb']:.2f}"
+            )
     lines += [
-        "", "== rate limit: 1,000 owner-deleted bindings, --qps "
+        "",
+        "== rate limit: 1,000 owner-deleted bindings, --qps "
         f"{rate['qps']:g} --burst 1 --concurrency 4 ==",
         f"   deleted {rate['deleted']}, exit {rate['code']}; {rate['limited']} rate-limited "
         f"requests (re-check GET, object GET, DELETE) in the apply phase",
         f"   apply window / (1000/Q)            = {rate['vs_deletions']:.3f}",
         f"   apply window / ((requests-1)/Q)     = {rate['vs_limited']:.3f}",
-        "", "== start-up (median of repeats; ratios to a bare `python -c pass` "
+        "",
+        "== start-up (median of repeats; ratios to a bare `python -c pass` "
         f"= {start['bare'] * 1e3:.0f} ms, {start['bare_rss']:.1f} MB) ==",
         f"   sweeper version        x{start['version'] / start['bare']:.1f} wall, "
         f"RSS {start['version_rss']:.1f} MB",
@@ -423,15 +505,21 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
     ]
     lines += ["", "== targets (printed, not asserted) =="]
     planning = min(r["probe"]["plan_per_s"] for r in sizes)
-    lines.append(f"   {mark(planning >= 200_000)} planning throughput >= 200,000 objects/s: "
-                 f"lowest {planning:,.0f}/s")
+    lines.append(
+        f"   {mark(planning >= 200_000)} planning throughput >= 200,000 objects/s: "
+        f"lowest {planning:,.0f}/s"
+    )
     ten = next((r for r in sizes if r["size"] == 10_000 and "naive" in r), None)
     if ten:
         s, n = ten["sweeper"], ten["naive"]
-        lines.append(f"   {mark(n['wall'] / s['wall'] >= 5)} 10k end to end >= 5x faster "
-                     f"than naive: {n['wall'] / s['wall']:.1f}x")
-        lines.append(f"   {mark(n['total'] / s['total'] >= 20)} 10k >= 20x fewer requests "
-                     f"than naive: {n['total'] / s['total']:.1f}x")
+        lines.append(
+            f"   {mark(n['wall'] / s['wall'] >= 5)} 10k end to end >= 5x faster "
+            f"than naive: {n['wall'] / s['wall']:.1f}x"
+        )
+        lines.append(
+            f"   {mark(n['total'] / s['total'] >= 20)} 10k >= 20x fewer requests "
+            f"than naive: {n['total'] / s['total']:.1f}x"
+        )
     fifty = next((r for r in sizes if r["size"] == 50_000), None)
     if fifty:
         rss = fifty["sweeper"]["rss_mb"]
@@ -439,15 +527,19 @@ def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, A
     lo, hi = sizes[0]["sweeper"], sizes[-1]["sweeper"]
     if len(sizes) > 1 and hi["listed"] > lo["listed"]:
         slope = (hi["rss_mb"] - lo["rss_mb"]) * 1024 / (hi["listed"] - lo["listed"])
-        lines.append(f"   {mark(slope <= 1.0)} RSS growth <= ~1 KB per listed object: "
-                     f"{slope:.2f} KB/object (slope between {sizes[0]['size']:,} and "
-                     f"{sizes[-1]['size']:,} bindings)")
+        lines.append(
+            f"   {mark(slope <= 1.0)} RSS growth <= ~1 KB per listed object: "
+            f"{slope:.2f} KB/object (slope between {sizes[0]['size']:,} and "
+            f"{sizes[-1]['size']:,} bindings)"
+        )
     exact = all(r["sweeper"]["total"] == r["expected"]["total"] for r in sizes)
     lines.append(f"   {mark(exact)} measured requests == expected at every size")
-    lines.append(f"   {mark(rate['vs_deletions'] <= 1.10)} 1,000 deletions <= 1.10 x 1000/Q: "
-                 f"{rate['vs_deletions']:.2f} (each deletion also spends tokens on its re-check "
-                 f"GET and its object GET: vs the {rate['limited']} limited requests the ratio is "
-                 f"{rate['vs_limited']:.2f})")
+    lines.append(
+        f"   {mark(rate['vs_deletions'] <= 1.10)} 1,000 deletions <= 1.10 x 1000/Q: "
+        f"{rate['vs_deletions']:.2f} (each deletion also spends tokens on its re-check "
+        f"GET and its object GET: vs the {rate['limited']} limited requests the ratio is "
+        f"{rate['vs_limited']:.2f})"
+    )
     return lines
 
 
@@ -455,11 +547,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--quick", action="store_true", help="1k and 10k only (~1 minute)")
-    parser.add_argument("--naive-max", type=int, default=10_000,
-                        help="run the naive baseline only up to this size (it is O(N) GETs)")
+    parser.add_argument(
+        "--naive-max",
+        type=int,
+        default=10_000,
+        help="run the naive baseline only up to this size (it is O(N) GETs)",
+    )
     parser.add_argument("--rate-qps", type=float, default=200.0)
-    parser.add_argument("--profile", action="store_true",
-                        help="also cProfile one 10k sweep and print the top functions")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also cProfile one 10k sweep and print the top functions",
+    )
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: planner probe child
     args = parser.parse_args()
@@ -482,8 +581,11 @@ def main() -> None:
         print("\n== cProfile of one 10,000-binding sweep (tottime) ==")
         print(profile_sweep(10_000))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"machine": machine(), "sizes": results, "rate": rate, "startup": start}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"machine": machine(), "sizes": results, "rate": rate, "startup": start}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,9 @@ def seed_cluster(server: FakeApiServer, bindings: int, kinds: int, leftover: flo
     for i in range(live):
         kind = kind_name(i % kinds)
         if i < not_wanted:  # the constraint exists but no longer wants a binding
-            stored = server.create(make.constraint(kind, f"c{i:06d}", scoped=audit_only,
-                                                   created=created))
+            stored = server.create(
+                make.constraint(kind, f"c{i:06d}", scoped=audit_only, created=created)
+            )
             server.create(make.binding(stored, created=created, action="Warn"))
         else:
             stored = server.create(make.constraint(kind, f"c{i:06d}", created=created))
@@ -102,8 +103,11 @@ def seed_cluster(server: FakeApiServer, bindings: int, kinds: int, leftover: flo
         "constraints_per_kind": [per_kind[kind_name(i).lower()] for i in range(kinds)],
         "absent_kinds": min(GONE_KINDS, kind_gone),
         "template_crd": True,
-        "candidates": {"owner-deleted": owner_deleted + GONE_KINDS,
-                       "owner-kind-gone": kind_gone, "not-wanted": not_wanted},
+        "candidates": {
+            "owner-deleted": owner_deleted + GONE_KINDS,
+            "owner-kind-gone": kind_gone,
+            "not-wanted": not_wanted,
+        },
     }
 
 
@@ -120,9 +124,16 @@ def seed_ratelimit(server: FakeApiServer, deletions: int) -> dict:
     for j in range(deletions):
         gone = make.constraint(kind_name(0), f"d{j:06d}", uid=str(uuid.uuid4()))
         server.create(make.binding(gone, created=created))
-    return {"bindings": deletions + 10, "policies": 1, "labelled_crds": 1, "templates": 1,
-            "constraints_per_kind": [10], "absent_kinds": 0, "template_crd": True,
-            "candidates": {"owner-deleted": deletions}}
+    return {
+        "bindings": deletions + 10,
+        "policies": 1,
+        "labelled_crds": 1,
+        "templates": 1,
+        "constraints_per_kind": [10],
+        "absent_kinds": 0,
+        "template_crd": True,
+        "candidates": {"owner-deleted": deletions},
+    }
 
 
 def stats(server: TimedServer) -> dict:
@@ -131,7 +142,7 @@ def stats(server: TimedServer) -> dict:
         timed = list(server.timed)
     verbs = Counter(request.verb for _, request in timed)
     last_list = max((i for i, (_, r) in enumerate(timed) if r.verb == "list"), default=-1)
-    tail = [(t, r) for t, r in timed[last_list + 1:] if r.verb in ("get", "delete")]
+    tail = [(t, r) for t, r in timed[last_list + 1 :] if r.verb in ("get", "delete")]
     deletes = [t for t, r in tail if r.verb == "delete"]
     return {
         "verbs": dict(verbs),
@@ -150,8 +161,12 @@ def main() -> None:
     parser.add_argument("--kinds", type=int, default=100)
     parser.add_argument("--leftover", type=float, default=0.01)
     parser.add_argument("--deletions", type=int, default=1000)
-    parser.add_argument("--delay", type=float, default=0.0,
-                        help="seconds every request waits before it is served (a network RTT)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        help="seconds every request waits before it is served (a network RTT)",
+    )
     parser.add_argument("--context", default="fake", help="the kubeconfig's context name")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -161,16 +176,33 @@ def main() -> None:
     elif args.scenario == "ratelimit":
         shape = seed_ratelimit(server, args.deletions)
     else:
-        shape = {"bindings": 0, "policies": 0, "labelled_crds": 0, "templates": 0,
-                 "constraints_per_kind": [], "absent_kinds": 0, "template_crd": False,
-                 "candidates": {}}
+        shape = {
+            "bindings": 0,
+            "policies": 0,
+            "labelled_crds": 0,
+            "templates": 0,
+            "constraints_per_kind": [],
+            "absent_kinds": 0,
+            "template_crd": False,
+            "candidates": {},
+        }
     seconds = time.perf_counter() - started
     if args.delay > 0:  # after seeding: every request from now on pays the round trip
         server.inject(path=".*", delay=args.delay, times=None)
     with tempfile.TemporaryDirectory(prefix="sweeper-bench-") as tmp:
         kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig", context=args.context)
-        print(json.dumps({"url": server.url, "kubeconfig": kubeconfig, "shape": shape,
-                          "seed_seconds": seconds, "token": server.token}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "url": server.url,
+                    "kubeconfig": kubeconfig,
+                    "shape": shape,
+                    "seed_seconds": seconds,
+                    "token": server.token,
+                }
+            ),
+            flush=True,
+        )
         for line in sys.stdin:  # bounded by the parent closing stdin or sending quit
             command = line.strip()
             if command == "stats":

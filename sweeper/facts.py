@@ -23,8 +23,13 @@ ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"  # the only target handler Gate
 ALL_ENFORCEMENT_POINTS = "*"
 # util.ValidateScopedEnforcementAction accepts exactly these (case-sensitive) values.
 KNOWN_ENFORCEMENT_POINTS = frozenset(
-    {"validation.gatekeeper.sh", "audit.gatekeeper.sh", "gator.gatekeeper.sh",
-     VAP_ENFORCEMENT_POINT, ALL_ENFORCEMENT_POINTS}
+    {
+        "validation.gatekeeper.sh",
+        "audit.gatekeeper.sh",
+        "gator.gatekeeper.sh",
+        VAP_ENFORCEMENT_POINT,
+        ALL_ENFORCEMENT_POINTS,
+    }
 )
 BINDABLE_ACTIONS = ("deny", "warn", "dryrun")  # transform.ConstraintToBinding maps only these
 SCOPED_ACTION = "scoped"

@@ -269,13 +269,16 @@ def _unowned_strings(obj: object, *paths: tuple[str, ...]) -> list[str] | None:
 def binding_fingerprint(binding: Mapping) -> tuple[str, str] | None:
     """(lower kind, constraint name) of an unowned VAPB named as ConstraintToBinding names it."""
     found = _unowned_strings(
-        binding, ("metadata", "name"), ("spec", "policyName"), ("spec", "paramRef", "name"),
+        binding,
+        ("metadata", "name"),
+        ("spec", "policyName"),
+        ("spec", "paramRef", "name"),
         ("spec", "paramRef", "parameterNotFoundAction"),
     )
     if found is None:
         return None
     name, policy, constraint, not_found_action = found
-    kind = policy[len(NAME_PREFIX):] if policy.startswith(NAME_PREFIX) else ""
+    kind = policy[len(NAME_PREFIX) :] if policy.startswith(NAME_PREFIX) else ""
     if not kind or kind != kind.lower() or not_found_action != "Allow":
         return None
     if name in (binding_name(kind, constraint), legacy_binding_name(constraint)):
@@ -286,7 +289,9 @@ def binding_fingerprint(binding: Mapping) -> tuple[str, str] | None:
 def policy_fingerprint(policy: Mapping) -> str | None:
     """Template name of an unowned VAP named and shaped as TemplateToPolicyDefinition makes it."""
     found = _unowned_strings(
-        policy, ("metadata", "name"), ("spec", "paramKind", "kind"),
+        policy,
+        ("metadata", "name"),
+        ("spec", "paramKind", "kind"),
         ("spec", "paramKind", "apiVersion"),
     )
     if found is None:

@@ -34,12 +34,33 @@ NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 RULES = Rules(min_age=timedelta(0), reasons=DELETE_REASONS)
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
-           | st.text(max_size=20) | st.text(min_size=300, max_size=2000)
-           | st.sampled_from(["", "true", "Allow", "gatekeeper-", "constraints.gatekeeper.sh/v1",
-                              "\u0000", "\ud7ff\ue000", "2026-01-01T00:00:00Z"]))
-junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20)
+    | st.text(min_size=300, max_size=2000)
+    | st.sampled_from(
+        [
+            "",
+            "true",
+            "Allow",
+            "gatekeeper-",
+            "constraints.gatekeeper.sh/v1",
+            "\u0000",
+            "\ud7ff\ue000",
+            "2026-01-01T00:00:00Z",
+        ]
+    )
+)
+junk = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def base_cluster() -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -48,16 +69,29 @@ def base_cluster() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     live = stamp(make.constraint("K8sRequiredLabels", "live"))
     gone = make.constraint("K8sRequiredLabels", "gone", uid="gone-uid")
     dangling = stamp(make.binding(gone))
-    objects = [make.template_crd(), template, make.constraint_crd(template),
-               stamp(make.policy(template)), live, stamp(make.binding(live)), dangling]
+    objects = [
+        make.template_crd(),
+        template,
+        make.constraint_crd(template),
+        stamp(make.policy(template)),
+        live,
+        stamp(make.binding(live)),
+        dangling,
+    ]
     return objects, dangling
 
 
 IDENTITY_PATHS = [
-    ("metadata",), ("metadata", "name"), ("metadata", "uid"), ("metadata", "resourceVersion"),
-    ("metadata", "creationTimestamp"), ("metadata", "ownerReferences"),
-    ("metadata", "ownerReferences", 0), ("metadata", "ownerReferences", 0, "apiVersion"),
-    ("metadata", "ownerReferences", 0, "kind"), ("metadata", "ownerReferences", 0, "controller"),
+    ("metadata",),
+    ("metadata", "name"),
+    ("metadata", "uid"),
+    ("metadata", "resourceVersion"),
+    ("metadata", "creationTimestamp"),
+    ("metadata", "ownerReferences"),
+    ("metadata", "ownerReferences", 0),
+    ("metadata", "ownerReferences", 0, "apiVersion"),
+    ("metadata", "ownerReferences", 0, "kind"),
+    ("metadata", "ownerReferences", 0, "controller"),
 ]
 
 
@@ -99,8 +133,13 @@ def test_broken_identity_or_proof_of_origin_is_never_deleted(path: tuple, value:
 
 
 @FUZZ
-@given(kind=st.sampled_from(["constraint", "template"]), field=st.sampled_from(
-    ["spec", "enforcementAction", "scopedEnforcementActions", "targets", "crd"]), value=junk)
+@given(
+    kind=st.sampled_from(["constraint", "template"]),
+    field=st.sampled_from(
+        ["spec", "enforcementAction", "scopedEnforcementActions", "targets", "crd"]
+    ),
+    value=junk,
+)
 def test_a_malformed_owner_never_loses_its_binding(kind: str, field: str, value: Any) -> None:
     objects, _ = base_cluster()
     owner = objects[4] if kind == "constraint" else objects[1]
@@ -110,19 +149,33 @@ def test_a_malformed_owner_never_loses_its_binding(kind: str, field: str, value:
         owner["spec"][field] = value
     result = plan(snapshot(objects), RULES, now=NOW)
     live = next(v for v in result.verdicts if v.obj.name == "gatekeeper-k8srequiredlabels-live")
-    facts_ok = (gk.parse_constraint(owner).problem is None if kind == "constraint"
-                else gk.parse_template(owner).problem is None)
+    facts_ok = (
+        gk.parse_constraint(owner).problem is None
+        if kind == "constraint"
+        else gk.parse_template(owner).problem is None
+    )
     if not facts_ok:
         assert live.action is not Action.DELETE
 
 
 @FUZZ
-@given(items=st.lists(st.dictionaries(st.sampled_from(
-    ["kind", "metadata", "spec", "apiVersion"]), junk, max_size=4), max_size=6))
+@given(
+    items=st.lists(
+        st.dictionaries(
+            st.sampled_from(["kind", "metadata", "spec", "apiVersion"]), junk, max_size=4
+        ),
+        max_size=6,
+    )
+)
 def test_junk_objects_of_every_kind_never_raise_or_get_deleted(items: list[dict]) -> None:
     objects, _ = base_cluster()
-    kinds = [BINDING_KIND, POLICY_KIND, gk.TEMPLATE_KIND, "K8sRequiredLabels",
-             "CustomResourceDefinition"]
+    kinds = [
+        BINDING_KIND,
+        POLICY_KIND,
+        gk.TEMPLATE_KIND,
+        "K8sRequiredLabels",
+        "CustomResourceDefinition",
+    ]
     for index, item in enumerate(items):
         item["kind"] = kinds[index % len(kinds)]
         objects.append(item)
@@ -144,9 +197,16 @@ def test_timestamps_at_the_edges_never_crash_a_log_line_or_the_table() -> None:
 
 
 CRD_PATHS = [
-    ("spec",), ("spec", "group"), ("spec", "names"), ("spec", "names", "kind"),
-    ("spec", "names", "plural"), ("spec", "versions"), ("spec", "versions", 0),
-    ("spec", "versions", 0, "name"), ("spec", "versions", 0, "served"), ("metadata", "labels"),
+    ("spec",),
+    ("spec", "group"),
+    ("spec", "names"),
+    ("spec", "names", "kind"),
+    ("spec", "names", "plural"),
+    ("spec", "versions"),
+    ("spec", "versions", 0),
+    ("spec", "versions", 0, "name"),
+    ("spec", "versions", 0, "served"),
+    ("metadata", "labels"),
 ]
 
 
@@ -179,9 +239,16 @@ def test_a_junk_deletion_timestamp_never_deletes_a_live_owners_objects(
 
 
 DEPLOYMENT_PATHS = [
-    (), ("metadata",), ("metadata", "labels"), ("metadata", "name"), ("spec",),
-    ("spec", "replicas"), ("spec", "template"), ("spec", "template", "spec"),
-    ("spec", "template", "spec", "containers"), ("spec", "template", "spec", "containers", 0),
+    (),
+    ("metadata",),
+    ("metadata", "labels"),
+    ("metadata", "name"),
+    ("spec",),
+    ("spec", "replicas"),
+    ("spec", "template"),
+    ("spec", "template", "spec"),
+    ("spec", "template", "spec", "containers"),
+    ("spec", "template", "spec", "containers", 0),
     ("spec", "template", "spec", "containers", 0, "args"),
     ("spec", "template", "spec", "containers", 0, "command"),
     ("spec", "template", "spec", "containers", 0, "image"),
@@ -189,10 +256,16 @@ DEPLOYMENT_PATHS = [
 
 
 def gatekeeper_deployment() -> dict[str, Any]:
-    manager = {"name": "manager", "image": "openpolicyagent/gatekeeper:v3.20.1",
-               "command": ["/manager"], "args": ["--operation=generate", "--operation=audit"]}
-    return {"metadata": {"name": "gatekeeper-audit", "labels": {"gatekeeper.sh/system": "yes"}},
-            "spec": {"replicas": 1, "template": {"spec": {"containers": [manager]}}}}
+    manager = {
+        "name": "manager",
+        "image": "openpolicyagent/gatekeeper:v3.20.1",
+        "command": ["/manager"],
+        "args": ["--operation=generate", "--operation=audit"],
+    }
+    return {
+        "metadata": {"name": "gatekeeper-audit", "labels": {"gatekeeper.sh/system": "yes"}},
+        "spec": {"replicas": 1, "template": {"spec": {"containers": [manager]}}},
+    }
 
 
 @FUZZ

@@ -348,14 +348,6 @@ def test_owner_skip_annotation_excludes_its_binding() -> None:
     assert result.verdicts[0].hold is Hold.EXCLUDED
 
 
-
-
-
-
-
-
-
-
 # --- review findings: names decide before wants, every reading of an unowned name --------
 
 
@@ -448,8 +440,6 @@ def test_unowned_legacy_duplicate_is_reported() -> None:
     )
 
 
-
-
 def test_a_constraint_missing_fields_is_still_found_by_its_name() -> None:
     c = live("K8sRequiredLabels", "c")
     del c["kind"]
@@ -472,6 +462,7 @@ def test_row7b_a_name_another_constraint_wants_is_not_its_owners() -> None:
 
 # --- row 6: terminating owners --------------------------------------------------------------
 
+
 def test_row6_a_terminating_owner_is_deleted_in_waiting() -> None:
     c = terminating(live("K8sRequiredLabels", "stuck"))
     base = gatekeeper()
@@ -482,8 +473,6 @@ def test_row6_a_terminating_owner_is_deleted_in_waiting() -> None:
         verdict = verdicts[name]
         assert (verdict.action, verdict.reason) == (Action.DELETE, Reason.OWNER_DELETED)
         assert "terminating" in verdict.detail
-
-
 
 
 def test_row6_a_malformed_deletion_timestamp_is_undecided() -> None:
@@ -527,8 +516,6 @@ def test_row6b_a_rejected_template_keeps_its_policy_and_bindings(breakage: str) 
     assert len(verdicts) == 3
 
 
-
-
 def test_row6b_an_unowned_policy_of_a_rejected_template_is_reported() -> None:
     base = gatekeeper(targets=2)
     orphan = stamp(make.policy(base[1], owned=False))
@@ -538,9 +525,6 @@ def test_row6b_an_unowned_policy_of_a_rejected_template_is_reported() -> None:
 
 
 # --- rows 8-9 with an observed version ------------------------------------------------------
-
-
-
 
 
 @pytest.mark.parametrize("version", [None, (3, 22, 1), (3, 23, 0)])

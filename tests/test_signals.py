@@ -20,9 +20,21 @@ def test_sigterm_stops_after_the_request_in_flight(server: FakeApiServer, kubeco
     server.on_request(method="DELETE", path=".*", action=lambda _: first_delete.set())
     server.inject(method="DELETE", delay=0.5, times=None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sweeper", "sweep", "--kubeconfig", kubeconfig, "--min-age", "0",
-         "--concurrency", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sweeper",
+            "sweep",
+            "--kubeconfig",
+            kubeconfig,
+            "--min-age",
+            "0",
+            "--concurrency",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={"PATH": "/usr/bin:/bin"},
     )
     try:

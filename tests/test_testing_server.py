@@ -29,14 +29,20 @@ def connect(server: FakeApiServer, timeout: float = 2.0) -> http.client.HTTPConn
     """A connection to the server that trusts only its CA (plain HTTP when TLS is off)."""
     scheme, _, address = server.url.partition("://")
     if scheme == "https":
-        return http.client.HTTPSConnection(address, timeout=timeout,
-                                           context=server.ssl_context())
+        return http.client.HTTPSConnection(address, timeout=timeout, context=server.ssl_context())
     return http.client.HTTPConnection(address, timeout=timeout)
 
 
-def call(server: FakeApiServer, method: str, path: str, body: Any = None, *,
-         token: str | None = "test-token", timeout: float = 2.0,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def call(
+    server: FakeApiServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    token: str | None = "test-token",
+    timeout: float = 2.0,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     """One HTTP request with http.client; (status, headers, parsed JSON body or plain text)."""
     conn = connect(server, timeout)
     hdrs = dict(headers or {})
@@ -56,19 +62,34 @@ def call(server: FakeApiServer, method: str, path: str, body: Any = None, *,
 
 
 def binding(name: str, **labels: str) -> dict[str, Any]:
-    return {"apiVersion": f"{ADM}/v1", "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": name, "labels": labels}, "spec": {"policyName": "p"}}
+    return {
+        "apiVersion": f"{ADM}/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"policyName": "p"},
+    }
 
 
 def crd(group: str, kind: str, versions: tuple[str, ...], **labels: str) -> dict[str, Any]:
     plural = kind.lower() + ("s" if group.startswith("templates") else "")
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}", "labels": labels},
-            "spec": {"group": group, "scope": "Cluster",
-                     "names": {"plural": plural, "kind": kind, "singular": kind.lower(),
-                               "listKind": f"{kind}List"},
-                     "versions": [{"name": v, "served": True, "storage": i == 0}
-                                  for i, v in enumerate(versions)]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}", "labels": labels},
+        "spec": {
+            "group": group,
+            "scope": "Cluster",
+            "names": {
+                "plural": plural,
+                "kind": kind,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+            },
+            "versions": [
+                {"name": v, "served": True, "storage": i == 0} for i, v in enumerate(versions)
+            ],
+        },
+    }
 
 
 @pytest.fixture
@@ -78,13 +99,17 @@ def server() -> Iterator[FakeApiServer]:
 
 
 # --- discovery ---
-@pytest.mark.parametrize(("vap_versions", "served", "minor"), [
-    (("v1", "v1beta1"), ["v1", "v1beta1"], "30"),
-    (("v1beta1",), ["v1beta1"], "28"),
-    ((), [], "27"),
-])
-def test_discovery_follows_vap_versions(vap_versions: tuple[str, ...], served: list[str],
-                                        minor: str) -> None:
+@pytest.mark.parametrize(
+    ("vap_versions", "served", "minor"),
+    [
+        (("v1", "v1beta1"), ["v1", "v1beta1"], "30"),
+        (("v1beta1",), ["v1beta1"], "28"),
+        ((), [], "27"),
+    ],
+)
+def test_discovery_follows_vap_versions(
+    vap_versions: tuple[str, ...], served: list[str], minor: str
+) -> None:
     with FakeApiServer(vap_versions=vap_versions) as srv:
         _, _, groups = call(srv, "GET", "/apis")
         adm = next(g for g in groups["groups"] if g["name"] == ADM)
@@ -107,7 +132,8 @@ def test_core_and_group_discovery(server: FakeApiServer) -> None:
     core = call(server, "GET", "/api/v1")[2]
     assert core["kind"] == "APIResourceList"
     assert {"name": "events", "namespaced": True, "kind": "Event"}.items() <= next(
-        r for r in core["resources"] if r["name"] == "events").items()
+        r for r in core["resources"] if r["name"] == "events"
+    ).items()
     group = call(server, "GET", "/apis/apiextensions.k8s.io")[2]
     assert group["kind"] == "APIGroup"
     assert group["preferredVersion"]["groupVersion"] == "apiextensions.k8s.io/v1"
@@ -121,8 +147,12 @@ def test_create_assigns_metadata_and_keeps_given_values(server: FakeApiServer) -
     meta = first["metadata"]
     assert meta["creationTimestamp"] == "2024-05-06T07:08:09Z"
     assert len(meta["uid"]) == 36
-    kept = server.create({**binding("b"), "metadata": {
-        "name": "b", "uid": "u-1", "creationTimestamp": "2020-01-01T00:00:00Z"}})
+    kept = server.create(
+        {
+            **binding("b"),
+            "metadata": {"name": "b", "uid": "u-1", "creationTimestamp": "2020-01-01T00:00:00Z"},
+        }
+    )
     assert kept["metadata"]["uid"] == "u-1"
     assert kept["metadata"]["creationTimestamp"] == "2020-01-01T00:00:00Z"
     assert int(kept["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
@@ -142,7 +172,8 @@ def test_store_returns_copies_and_replace_keeps_uid(server: FakeApiServer) -> No
     replaced = server.replace(stored)
     assert replaced["metadata"]["uid"] == created["metadata"]["uid"]
     assert int(replaced["metadata"]["resourceVersion"]) > int(
-        created["metadata"]["resourceVersion"])
+        created["metadata"]["resourceVersion"]
+    )
     with pytest.raises(KeyError):
         server.replace(binding("missing"))
     server.create(binding("0-first"))
@@ -168,11 +199,16 @@ def test_list_paginates_with_continue_and_remaining_count(server: FakeApiServer)
         if not token:
             break
     assert [[i["metadata"]["name"] for i in p["items"]] for p in pages] == [
-        ["a", "b", "c"], ["d", "e", "f"], ["g"]]
+        ["a", "b", "c"],
+        ["d", "e", "f"],
+        ["g"],
+    ]
     assert [p["metadata"].get("remainingItemCount") for p in pages] == [4, 1, None]
     assert pages[0]["kind"] == "ValidatingAdmissionPolicyBindingList"
-    assert all(i["apiVersion"] == f"{ADM}/v1" and i["kind"] == "ValidatingAdmissionPolicyBinding"
-               for i in pages[0]["items"])
+    assert all(
+        i["apiVersion"] == f"{ADM}/v1" and i["kind"] == "ValidatingAdmissionPolicyBinding"
+        for i in pages[0]["items"]
+    )
     everything = call(server, "GET", VAPB_PATH)[2]
     assert len(everything["items"]) == 7 and "continue" not in everything["metadata"]
     beta = call(server, "GET", f"/apis/{ADM}/v1beta1/validatingadmissionpolicybindings")[2]
@@ -196,9 +232,12 @@ def test_expired_and_malformed_continue_answer_410(server: FakeApiServer) -> Non
 
 
 @settings(max_examples=60, deadline=None)
-@given(names=st.sets(st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,8}[a-z0-9])?", fullmatch=True),
-                     max_size=25),
-       limit=st.integers(min_value=1, max_value=8))
+@given(
+    names=st.sets(
+        st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,8}[a-z0-9])?", fullmatch=True), max_size=25
+    ),
+    limit=st.integers(min_value=1, max_value=8),
+)
 def test_pages_cover_every_name_once_in_order(names: set[str], limit: int) -> None:
     store = Store(vap_versions=("v1",), clock=lambda: FIXED)
     rt = next(t for t in builtin_types(("v1",)) if t.kind == "ValidatingAdmissionPolicyBinding")
@@ -217,15 +256,19 @@ def test_pages_cover_every_name_once_in_order(names: set[str], limit: int) -> No
     assert seen == sorted(names)
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("app=x", ["one", "two"]),
-    ("app==x,tier=web", ["one"]),
-    ("gatekeeper.sh/system=yes", ["three"]),
-    ("app=x,app=y", []),
-    ("tier=", ["two"]),
-])
-def test_equality_label_selectors(server: FakeApiServer, selector: str,
-                                  expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("app=x", ["one", "two"]),
+        ("app==x,tier=web", ["one"]),
+        ("gatekeeper.sh/system=yes", ["three"]),
+        ("app=x,app=y", []),
+        ("tier=", ["two"]),
+    ],
+)
+def test_equality_label_selectors(
+    server: FakeApiServer, selector: str, expected: list[str]
+) -> None:
     server.create(binding("one", app="x", tier="web"))
     server.create(binding("two", app="x", tier=""))
     server.create(binding("three", app="y", **{"gatekeeper.sh/system": "yes"}))
@@ -235,12 +278,16 @@ def test_equality_label_selectors(server: FakeApiServer, selector: str,
     assert [i["metadata"]["name"] for i in body["items"]] == expected
 
 
-@pytest.mark.parametrize("query", [
-    "labelSelector=" + quote("app!=x"), "labelSelector=" + quote("app in (x)"),
-    "labelSelector=" + quote("!tier"), "fieldSelector=" + quote("metadata.name=one"),
-])
-def test_selectors_nothing_uses_are_refused_not_ignored(server: FakeApiServer,
-                                                        query: str) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        "labelSelector=" + quote("app!=x"),
+        "labelSelector=" + quote("app in (x)"),
+        "labelSelector=" + quote("!tier"),
+        "fieldSelector=" + quote("metadata.name=one"),
+    ],
+)
+def test_selectors_nothing_uses_are_refused_not_ignored(server: FakeApiServer, query: str) -> None:
     server.create(binding("one", app="x"))
     status, _, body = call(server, "GET", f"{VAPB_PATH}?{query}")
     assert (status, body["reason"]) == (400, "BadRequest")
@@ -253,8 +300,11 @@ def test_label_selector_with_limit_pages_over_matches(server: FakeApiServer) -> 
     body = call(server, "GET", VAPB_PATH + "?labelSelector=keep%3Dyes&limit=2")[2]
     assert [i["metadata"]["name"] for i in body["items"]] == ["b1", "b3"]
     assert "remainingItemCount" not in body["metadata"]  # kube omits it with a selector
-    rest = call(server, "GET", VAPB_PATH + "?labelSelector=keep%3Dyes&limit=2&continue="
-                + body["metadata"]["continue"])[2]
+    rest = call(
+        server,
+        "GET",
+        VAPB_PATH + "?labelSelector=keep%3Dyes&limit=2&continue=" + body["metadata"]["continue"],
+    )[2]
     assert [i["metadata"]["name"] for i in rest["items"]] == ["b5"]
     assert call(server, "GET", VAPB_PATH + "?labelSelector=%3D%3D")[0] == 400
 
@@ -267,32 +317,47 @@ def test_get_named_and_404_status_shape(server: FakeApiServer) -> None:
     status, headers, body = call(server, "GET", VAPB_PATH + "/absent")
     assert status == 404 and headers["content-type"] == "application/json"
     assert body == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
         "message": f'validatingadmissionpolicybindings.{ADM} "absent" not found',
         "reason": "NotFound",
         "details": {"name": "absent", "group": ADM, "kind": "validatingadmissionpolicybindings"},
-        "code": 404}
+        "code": 404,
+    }
 
 
 def test_delete_preconditions(server: FakeApiServer) -> None:
     obj = server.create(binding("x"))
     uid, rv = obj["metadata"]["uid"], obj["metadata"]["resourceVersion"]
-    status, _, body = call(server, "DELETE", VAPB_PATH + "/x",
-                           {"preconditions": {"uid": "other"}})
+    status, _, body = call(server, "DELETE", VAPB_PATH + "/x", {"preconditions": {"uid": "other"}})
     assert status == 409 and body["reason"] == "Conflict"
     assert f"UID in precondition: other, UID in object meta: {uid}" in body["message"]
-    status, _, body = call(server, "DELETE", VAPB_PATH + "/x",
-                           {"preconditions": {"uid": uid, "resourceVersion": "1"}})
+    status, _, body = call(
+        server, "DELETE", VAPB_PATH + "/x", {"preconditions": {"uid": uid, "resourceVersion": "1"}}
+    )
     assert status == 409
-    assert f"ResourceVersion in precondition: 1, ResourceVersion in object meta: {rv}" in (
-        body["message"])
-    status, _, body = call(server, "DELETE", VAPB_PATH + "/x",
-                           {"preconditions": {"uid": uid, "resourceVersion": rv}})
+    assert (
+        f"ResourceVersion in precondition: 1, ResourceVersion in object meta: {rv}"
+        in (body["message"])
+    )
+    status, _, body = call(
+        server, "DELETE", VAPB_PATH + "/x", {"preconditions": {"uid": uid, "resourceVersion": rv}}
+    )
     # The VAPB store does not set ReturnDeletedObject: a Status Success names the object.
     assert status == 200 and body == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-        "details": {"name": "x", "group": ADM, "kind": "validatingadmissionpolicybindings",
-                    "uid": uid}}
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": "x",
+            "group": ADM,
+            "kind": "validatingadmissionpolicybindings",
+            "uid": uid,
+        },
+    }
     assert server.objects("ValidatingAdmissionPolicyBinding") == []
     assert call(server, "DELETE", VAPB_PATH + "/x")[0] == 404
     listed_rv = call(server, "GET", VAPB_PATH)[2]["metadata"]["resourceVersion"]
@@ -309,8 +374,13 @@ def test_post_creates_and_409_on_duplicate(server: FakeApiServer) -> None:
 
 
 def test_events_are_namespaced(server: FakeApiServer) -> None:
-    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"},
-             "reason": "Deleted", "message": "gone"}
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "e1"},
+        "reason": "Deleted",
+        "message": "gone",
+    }
     status, _, body = call(server, "POST", "/api/v1/namespaces/ops/events", event)
     assert status == 201 and body["metadata"]["namespace"] == "ops"
     call(server, "POST", "/api/v1/namespaces/other/events", event)
@@ -322,24 +392,36 @@ def test_events_are_namespaced(server: FakeApiServer) -> None:
 
 # --- custom resources follow their CRD ---
 def test_custom_kinds_served_only_while_their_crd_exists(server: FakeApiServer) -> None:
-    constraint = {"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sFoo",
-                  "metadata": {"name": "c1"}, "spec": {}}
+    constraint = {
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": "K8sFoo",
+        "metadata": {"name": "c1"},
+        "spec": {},
+    }
     with pytest.raises(ValueError):
         server.create(constraint)
     server.create(crd("templates.gatekeeper.sh", "ConstraintTemplate", ("v1", "v1beta1")))
-    server.create(crd("constraints.gatekeeper.sh", "K8sFoo", ("v1beta1", "v1"),
-                      **{"gatekeeper.sh/constraint": "yes"}))
+    server.create(
+        crd(
+            "constraints.gatekeeper.sh",
+            "K8sFoo",
+            ("v1beta1", "v1"),
+            **{"gatekeeper.sh/constraint": "yes"},
+        )
+    )
     server.create(constraint)
     path = "/apis/constraints.gatekeeper.sh/v1/k8sfoo"
     items = call(server, "GET", path)[2]["items"]
     assert [(i["metadata"]["name"], i["apiVersion"]) for i in items] == [
-        ("c1", "constraints.gatekeeper.sh/v1")]
+        ("c1", "constraints.gatekeeper.sh/v1")
+    ]
     group = call(server, "GET", "/apis/constraints.gatekeeper.sh")[2]
     assert group["preferredVersion"]["version"] == "v1"
     assert call(server, "GET", "/apis/templates.gatekeeper.sh/v1/constrainttemplates")[0] == 200
 
-    server.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                  "k8sfoo.constraints.gatekeeper.sh")
+    server.delete(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", "k8sfoo.constraints.gatekeeper.sh"
+    )
     assert call(server, "GET", path)[0] == 404
     assert call(server, "GET", path + "/c1")[0] == 404
     assert call(server, "GET", "/apis/constraints.gatekeeper.sh")[0] == 404
@@ -410,7 +492,10 @@ def test_raw_body_fault(server: FakeApiServer) -> None:
     conn.request("GET", VAPB_PATH, headers={"Authorization": "Bearer test-token"})
     resp = conn.getresponse()
     assert (resp.status, resp.getheader("Content-Type"), resp.read()) == (
-        200, "application/json", b'{"items": [')
+        200,
+        "application/json",
+        b'{"items": [',
+    )
     conn.close()
 
 
@@ -434,8 +519,9 @@ def test_on_request_hook_races_a_delete(server: FakeApiServer) -> None:
         srv.create(binding("x"))
 
     server.on_request(method="DELETE", path="/x$", action=recreate)
-    status, _, _ = call(server, "DELETE", VAPB_PATH + "/x",
-                        {"preconditions": {"uid": old["metadata"]["uid"]}})
+    status, _, _ = call(
+        server, "DELETE", VAPB_PATH + "/x", {"preconditions": {"uid": old["metadata"]["uid"]}}
+    )
     assert status == 409
     assert call(server, "DELETE", VAPB_PATH + "/x")[0] == 200  # hook ran once only
     assert server.objects("ValidatingAdmissionPolicyBinding") == []
@@ -451,9 +537,14 @@ def test_request_log_verbs_and_resources(server: FakeApiServer) -> None:
     call(server, "DELETE", VAPB_PATH + "/x", {"preconditions": {"uid": "u"}})
     log = server.requests
     assert [r.verb for r in log] == ["discovery", "discovery", "list", "get", "create", "delete"]
-    assert [r.resource for r in log] == [None, None, "validatingadmissionpolicybindings",
-                                         "validatingadmissionpolicybindings", "events",
-                                         "validatingadmissionpolicybindings"]
+    assert [r.resource for r in log] == [
+        None,
+        None,
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybindings",
+        "events",
+        "validatingadmissionpolicybindings",
+    ]
     assert (log[2].group, log[2].version, log[2].query) == (ADM, "v1", {"limit": "5"})
     assert (log[4].group, log[4].namespace, log[3].name) == ("", "ns", "x")
     assert json.loads(log[5].body) == {"preconditions": {"uid": "u"}}
@@ -477,19 +568,29 @@ def test_official_kubernetes_client_list_and_delete(server: FakeApiServer, tmp_p
     with client.ApiClient(cfg) as api:
         custom = client.CustomObjectsApi(api)
         resp = custom.list_cluster_custom_object(
-            ADM, "v1", "validatingadmissionpolicybindings", limit=1, _preload_content=False)
+            ADM, "v1", "validatingadmissionpolicybindings", limit=1, _preload_content=False
+        )
         page = json.loads(resp.data)
         assert [i["metadata"]["name"] for i in page["items"]] == ["gone"]
         assert page["metadata"]["remainingItemCount"] == 1
         with pytest.raises(client.exceptions.ApiException) as conflict:
             custom.delete_cluster_custom_object(
-                ADM, "v1", "validatingadmissionpolicybindings", "keep",
+                ADM,
+                "v1",
+                "validatingadmissionpolicybindings",
+                "keep",
                 body={"preconditions": {"uid": gone["metadata"]["uid"]}},
-                _preload_content=False)
+                _preload_content=False,
+            )
         assert conflict.value.status == 409
         resp = custom.delete_cluster_custom_object(
-            ADM, "v1", "validatingadmissionpolicybindings", "gone",
-            body={"preconditions": {"uid": gone["metadata"]["uid"]}}, _preload_content=False)
+            ADM,
+            "v1",
+            "validatingadmissionpolicybindings",
+            "gone",
+            body={"preconditions": {"uid": gone["metadata"]["uid"]}},
+            _preload_content=False,
+        )
         assert resp.status == 200
     delete = server.requests[-1]
     assert delete.verb == "delete" and "content-type" not in delete.headers
@@ -506,8 +607,12 @@ def test_official_kubernetes_client_list_and_delete(server: FakeApiServer, tmp_p
 def test_unserved_group_or_version_is_a_plain_text_404_like_kube_apiserver(
     server: FakeApiServer,
 ) -> None:
-    for path in ("/apis/constraints.gatekeeper.sh", "/apis/constraints.gatekeeper.sh/v1beta1",
-                 "/apis/constraints.gatekeeper.sh/v1beta1/k8sfoo/x", "/apis/nope.example.com/v1"):
+    for path in (
+        "/apis/constraints.gatekeeper.sh",
+        "/apis/constraints.gatekeeper.sh/v1beta1",
+        "/apis/constraints.gatekeeper.sh/v1beta1/k8sfoo/x",
+        "/apis/nope.example.com/v1",
+    ):
         status, headers, body = call(server, "GET", path)
         assert (status, body) == (404, "404 page not found\n"), path
         assert headers["content-type"].startswith("text/plain")
@@ -530,8 +635,9 @@ def test_https_with_a_fresh_ca_and_a_0600_kubeconfig(server: FakeApiServer, tmp_
     with FakeApiServer() as other:
         assert other.ca_pem != server.ca_pem
         with pytest.raises(ssl.SSLCertVerificationError):
-            conn = http.client.HTTPSConnection(server.url.partition("://")[2], timeout=2,
-                                               context=other.ssl_context())
+            conn = http.client.HTTPSConnection(
+                server.url.partition("://")[2], timeout=2, context=other.ssl_context()
+            )
             conn.request("GET", "/version")
     with FakeApiServer(tls=False) as plain:
         assert plain.url.startswith("http://") and plain.ca_pem is None
@@ -551,12 +657,15 @@ def test_dry_run_delete_and_create_change_nothing(server: FakeApiServer) -> None
     status, _, body = call(server, "DELETE", VAPB_PATH + "/x?dryRun=Some")
     assert (status, body["reason"]) == (422, "Invalid")
     assert [o["metadata"]["name"] for o in server.objects("ValidatingAdmissionPolicyBinding")] == [
-        "x"]
+        "x"
+    ]
 
 
 def test_create_fills_server_fields_like_kube_apiserver(server: FakeApiServer) -> None:
-    sent = {**binding("new"), "metadata": {"name": "new", "uid": "mine",
-                                           "creationTimestamp": "2001-01-01T00:00:00Z"}}
+    sent = {
+        **binding("new"),
+        "metadata": {"name": "new", "uid": "mine", "creationTimestamp": "2001-01-01T00:00:00Z"},
+    }
     status, _, body = call(server, "POST", VAPB_PATH, sent)
     assert status == 201 and body["metadata"]["uid"] not in ("mine", "")
     assert body["metadata"]["creationTimestamp"] == "2024-05-06T07:08:09Z"
@@ -569,7 +678,10 @@ def test_create_fills_server_fields_like_kube_apiserver(server: FakeApiServer) -
     assert body["details"]["causes"][0]["field"] == "metadata.name"
     status, _, body = call(server, "POST", VAPB_PATH, binding("new"))
     assert status == 409 and body["details"] == {
-        "name": "new", "group": ADM, "kind": "validatingadmissionpolicybindings"}
+        "name": "new",
+        "group": ADM,
+        "kind": "validatingadmissionpolicybindings",
+    }
     event = {"metadata": {"name": "e", "namespace": "elsewhere"}}
     assert call(server, "POST", "/api/v1/namespaces/ops/events", event)[0] == 400
 
@@ -586,7 +698,9 @@ def test_deployments_are_stored_listed_by_label_and_read(server: FakeApiServer) 
     listed = call(server, "GET", path + "?labelSelector=gatekeeper.sh%2Fsystem%3Dyes")[2]
     assert listed["kind"] == "DeploymentList"
     assert [i["metadata"]["name"] for i in listed["items"]] == [
-        "gatekeeper-audit", "gatekeeper-controller-manager"]
+        "gatekeeper-audit",
+        "gatekeeper-controller-manager",
+    ]
     status, _, body = call(server, "GET", path + "/gatekeeper-audit")
     assert status == 200 and body["spec"]["template"]["spec"]["containers"][0]["name"] == "manager"
     assert call(server, "GET", "/apis/apps/v1/namespaces/other/deployments")[2]["items"] == []
@@ -599,11 +713,26 @@ def test_discovery_carries_short_names_categories_and_verbs(server: FakeApiServe
     template = server.create(make.template("K8sFoo", short_names=["foo"]))
     server.create(make.constraint_crd(template))
     constraints = call(server, "GET", "/apis/constraints.gatekeeper.sh/v1beta1")[2]
-    assert constraints["resources"] == [{
-        "name": "k8sfoo", "singularName": "k8sfoo", "namespaced": False, "kind": "K8sFoo",
-        "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update",
-                  "watch"],
-        "shortNames": ["foo"], "categories": ["constraint", "constraints"]}]
+    assert constraints["resources"] == [
+        {
+            "name": "k8sfoo",
+            "singularName": "k8sfoo",
+            "namespaced": False,
+            "kind": "K8sFoo",
+            "verbs": [
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ],
+            "shortNames": ["foo"],
+            "categories": ["constraint", "constraints"],
+        }
+    ]
     templates = call(server, "GET", "/apis/templates.gatekeeper.sh/v1")[2]["resources"][0]
     assert "shortNames" not in templates and "categories" not in templates
     apiext = call(server, "GET", "/apis/apiextensions.k8s.io/v1")[2]["resources"][0]
@@ -611,10 +740,14 @@ def test_discovery_carries_short_names_categories_and_verbs(server: FakeApiServe
     assert "/apis/apps/v1" in call(server, "GET", "/")[2]["paths"]
     # kubectl asks for aggregated discovery first; the legacy document is its fallback.
     aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-    status, headers, body = call(server, "GET", "/apis",
-                                 headers={"Accept": aggregated + ",application/json"})
+    status, headers, body = call(
+        server, "GET", "/apis", headers={"Accept": aggregated + ",application/json"}
+    )
     assert (status, headers["content-type"], body["kind"]) == (
-        200, "application/json", "APIGroupList")
+        200,
+        "application/json",
+        "APIGroupList",
+    )
     assert call(server, "GET", "/openapi/v2")[0] == 404
 
 
@@ -629,8 +762,9 @@ def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
 
     stop, out = threading.Event(), io.StringIO()
     kubeconfig = tmp_path / "demo.kubeconfig"
-    runner = threading.Thread(target=demo.serve, args=(kubeconfig,),
-                              kwargs={"out": out, "stop": stop}, daemon=True)
+    runner = threading.Thread(
+        target=demo.serve, args=(kubeconfig,), kwargs={"out": out, "stop": stop}, daemon=True
+    )
     runner.start()
     try:
         for _ in range(500):
@@ -643,6 +777,7 @@ def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
         assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
         # The default --min-age (5m) lets a sweep act: the sample is an hour old.
         from datetime import timedelta
+
         run = sweep(str(kubeconfig), now=datetime.now(UTC), min_age=timedelta(minutes=5))
         assert run.exit_code == 0 and run.summary["deleted"] == 6
     finally:

@@ -21,9 +21,18 @@ CRD_KEY = (APIEXT, "CustomResourceDefinition")
 VAP_STORAGE_VERSIONS = frozenset({"v1", "v1beta1", "v1alpha1"})
 
 REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 422: "Invalid",
-    429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
 }
 EXPIRED_MESSAGE = (
     "The provided continue parameter is too old to display a consistent list result. "
@@ -31,13 +40,18 @@ EXPIRED_MESSAGE = (
 )
 
 
-def status_body(code: int, message: str, *, reason: str | None = None,
-                details: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_body(
+    code: int, message: str, *, reason: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A Kubernetes `Status` failure object; reason "" leaves it out (StatusReasonUnknown,
     omitempty), as kube-apiserver does for errors that are no Status of their own."""
     body: dict[str, Any] = {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": REASONS.get(code, "Unknown") if reason is None else reason,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": REASONS.get(code, "Unknown") if reason is None else reason,
         "code": code,
     }
     if not body["reason"]:
@@ -50,8 +64,14 @@ def status_body(code: int, message: str, *, reason: str | None = None,
 class ApiError(Exception):
     """An HTTP error answered with a `Status` body."""
 
-    def __init__(self, code: int, message: str, *, reason: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status_body(code, message, reason=reason, details=details)
@@ -62,10 +82,8 @@ class AlreadyExistsError(ValueError):
 
 
 # The verbs discovery lists: built-in stores (sorted), and the CRD handler's own order.
-BUILTIN_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update",
-                 "watch")
-CUSTOM_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update",
-                "watch")
+BUILTIN_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+CUSTOM_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
 API_EXTENSIONS = ("api-extensions",)
 
 
@@ -98,16 +116,28 @@ class ResourceType:
 
     def not_found(self, name: str) -> ApiError:
         """The 404 kube-apiserver answers for a missing object of this type."""
-        return ApiError(404, f'{self.qualified} "{name}" not found', details={
-            "name": name, "group": self.group, "kind": self.plural})
+        return ApiError(
+            404,
+            f'{self.qualified} "{name}" not found',
+            details={"name": name, "group": self.group, "kind": self.plural},
+        )
 
 
 def deleted_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     """The `Status` Success kube-apiserver answers a DELETE with (finalizeDelete)."""
     meta = obj.get("metadata") or {}
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": {"name": meta.get("name"), "group": rt.group, "kind": rt.plural,
-                        "uid": meta.get("uid")}}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": meta.get("name"),
+            "group": rt.group,
+            "kind": rt.plural,
+            "uid": meta.get("uid"),
+        },
+    }
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:
@@ -123,27 +153,63 @@ def builtin_types(vap_versions: tuple[str, ...]) -> list[ResourceType]:
     """Resource types served whatever is stored, with the short names and categories their
     kube-apiserver stores declare (ShortNamesProvider / CategoriesProvider)."""
     types = [
-        ResourceType(APIEXT, "v1", "customresourcedefinitions", "CustomResourceDefinition",
-                     "customresourcedefinition", False, ("crd", "crds"), API_EXTENSIONS,
-                     returns_deleted_object=True),
+        ResourceType(
+            APIEXT,
+            "v1",
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            "customresourcedefinition",
+            False,
+            ("crd", "crds"),
+            API_EXTENSIONS,
+            returns_deleted_object=True,
+        ),
         ResourceType(CORE, "v1", "events", "Event", "event", True, ("ev",)),
-        ResourceType(APPS, "v1", "deployments", "Deployment", "deployment", True,
-                     ("deploy",), ("all",)),
-        ResourceType(ADMISSION, "v1", "mutatingwebhookconfigurations",
-                     "MutatingWebhookConfiguration", "mutatingwebhookconfiguration", False,
-                     categories=API_EXTENSIONS),
-        ResourceType(ADMISSION, "v1", "validatingwebhookconfigurations",
-                     "ValidatingWebhookConfiguration", "validatingwebhookconfiguration", False,
-                     categories=API_EXTENSIONS),
+        ResourceType(
+            APPS, "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",)
+        ),
+        ResourceType(
+            ADMISSION,
+            "v1",
+            "mutatingwebhookconfigurations",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfiguration",
+            False,
+            categories=API_EXTENSIONS,
+        ),
+        ResourceType(
+            ADMISSION,
+            "v1",
+            "validatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfiguration",
+            False,
+            categories=API_EXTENSIONS,
+        ),
     ]
     for v in vap_versions:
-        types.append(ResourceType(ADMISSION, v, "validatingadmissionpolicies",
-                                  "ValidatingAdmissionPolicy", "validatingadmissionpolicy", False,
-                                  categories=API_EXTENSIONS))
-        types.append(ResourceType(ADMISSION, v, "validatingadmissionpolicybindings",
-                                  "ValidatingAdmissionPolicyBinding",
-                                  "validatingadmissionpolicybinding", False,
-                                  categories=API_EXTENSIONS))
+        types.append(
+            ResourceType(
+                ADMISSION,
+                v,
+                "validatingadmissionpolicies",
+                "ValidatingAdmissionPolicy",
+                "validatingadmissionpolicy",
+                False,
+                categories=API_EXTENSIONS,
+            )
+        )
+        types.append(
+            ResourceType(
+                ADMISSION,
+                v,
+                "validatingadmissionpolicybindings",
+                "ValidatingAdmissionPolicyBinding",
+                "validatingadmissionpolicybinding",
+                False,
+                categories=API_EXTENSIONS,
+            )
+        )
     return types
 
 
@@ -177,16 +243,27 @@ def crd_types(crd: dict[str, Any]) -> tuple[list[ResourceType], set[str]]:
         return [], set()
     namespaced = spec.get("scope", "Namespaced") == "Namespaced"
     served = [
-        ResourceType(group, v["name"], plural, kind, singular, namespaced,
-                     short_names, categories, CUSTOM_VERBS)
-        for v in versions if v.get("served", True) is True
+        ResourceType(
+            group,
+            v["name"],
+            plural,
+            kind,
+            singular,
+            namespaced,
+            short_names,
+            categories,
+            CUSTOM_VERBS,
+        )
+        for v in versions
+        if v.get("served", True) is True
     ]
     return served, {v["name"] for v in versions}
 
 
 _SELECTOR_TERM = re.compile(
     r"\s*([A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?)\s*==?\s*"
-    r"((?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)\s*")
+    r"((?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)\s*"
+)
 
 Selector = Callable[[dict[str, Any]], bool]
 
@@ -202,8 +279,10 @@ def parse_label_selector(expr: str) -> Selector | None:
     for term in expr.split(","):
         m = _SELECTOR_TERM.fullmatch(term)
         if m is None:
-            raise ValueError(f"unable to parse requirement: {term!r} (the fake API server "
-                             "serves key=value label selectors only)")
+            raise ValueError(
+                f"unable to parse requirement: {term!r} (the fake API server "
+                "serves key=value label selectors only)"
+            )
         if wanted.get(m[1], m[2]) != m[2]:
             return lambda obj: False
         wanted[m[1]] = m[2]
@@ -212,6 +291,7 @@ def parse_label_selector(expr: str) -> Selector | None:
         meta = obj.get("metadata")
         labels = meta.get("labels") if isinstance(meta, dict) else None
         return isinstance(labels, dict) and all(labels.get(k) == v for k, v in wanted.items())
+
     return select
 
 
@@ -248,8 +328,11 @@ def parse_path(path: str) -> PathInfo | None:
         group, version, rest = CORE, parts[1], parts[2:]
     elif parts[0] == "apis":
         if len(parts) <= 3:
-            return PathInfo(discovery=True, group=parts[1] if len(parts) > 1 else None,
-                            version=parts[2] if len(parts) > 2 else None)
+            return PathInfo(
+                discovery=True,
+                group=parts[1] if len(parts) > 1 else None,
+                version=parts[2] if len(parts) > 2 else None,
+            )
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
         return None
@@ -258,9 +341,15 @@ def parse_path(path: str) -> PathInfo | None:
         namespace, rest = rest[1], rest[2:]
     if len(rest) > 3:
         return None
-    return PathInfo(discovery=False, group=group, version=version, namespace=namespace,
-                    resource=rest[0], name=rest[1] if len(rest) > 1 else None,
-                    subresource=rest[2] if len(rest) > 2 else None)
+    return PathInfo(
+        discovery=False,
+        group=group,
+        version=version,
+        namespace=namespace,
+        resource=rest[0],
+        name=rest[1] if len(rest) > 1 else None,
+        subresource=rest[2] if len(rest) > 2 else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -289,8 +378,13 @@ class RecordedRequest:
             if self.method == "GET":
                 return "watch" if self.query.get("watch") in ("1", "true") else "list"
             return {"POST": "create", "DELETE": "deletecollection"}.get(self.method, "unknown")
-        return {"GET": "get", "DELETE": "delete", "PUT": "update", "PATCH": "patch",
-                "POST": "create"}.get(self.method, "unknown")
+        return {
+            "GET": "get",
+            "DELETE": "delete",
+            "PUT": "update",
+            "PATCH": "patch",
+            "POST": "create",
+        }.get(self.method, "unknown")
 
     @property
     def group(self) -> str | None:
@@ -327,5 +421,10 @@ def api_group(group: str, types: list[ResourceType]) -> dict[str, Any]:
     """The APIGroup discovery document of one group."""
     versions = sorted({rt.version for rt in types}, key=version_priority)
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": entries,
-            "preferredVersion": entries[0]}
+    return {
+        "kind": "APIGroup",
+        "apiVersion": "v1",
+        "name": group,
+        "versions": entries,
+        "preferredVersion": entries[0],
+    }

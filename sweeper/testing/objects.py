@@ -54,8 +54,13 @@ _PARAMETERS_SCHEMA = {
 _OPEN_SCHEMA = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
 
 
-def _metadata(name: str, *, uid: str | None = None, created: str | None = None,
-              annotations: dict | None = None) -> dict[str, Any]:
+def _metadata(
+    name: str,
+    *,
+    uid: str | None = None,
+    created: str | None = None,
+    annotations: dict | None = None,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if annotations:
         meta["annotations"] = dict(annotations)
@@ -71,20 +76,37 @@ def _controller_ref(owner: dict, *, api_version: str, kind: str) -> dict[str, An
     meta = owner.get("metadata", {})
     uid = meta.get("uid")
     if not uid:
-        raise ValueError(f"{kind} {meta.get('name')!r} has no metadata.uid: store it first, "
-                         "then pass the stored object")
-    return {"apiVersion": api_version, "kind": kind, "name": meta["name"], "uid": uid,
-            "controller": True, "blockOwnerDeletion": True}
+        raise ValueError(
+            f"{kind} {meta.get('name')!r} has no metadata.uid: store it first, "
+            "then pass the stored object"
+        )
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": meta["name"],
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def _kind_of(template: dict) -> str:
     return template["spec"]["crd"]["spec"]["names"]["kind"]
 
 
-def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bool | None = None,
-             targets: int = 1, annotations: dict | None = None, uid: str | None = None,
-             created: str | None = None, short_names: list[str] | None = None,
-             api_version: str = f"{gk.TEMPLATES_GROUP}/v1") -> dict:
+def template(
+    kind: str,
+    *,
+    cel: bool = True,
+    rego: bool = True,
+    generate_vap: bool | None = None,
+    targets: int = 1,
+    annotations: dict | None = None,
+    uid: str | None = None,
+    created: str | None = None,
+    short_names: list[str] | None = None,
+    api_version: str = f"{gk.TEMPLATES_GROUP}/v1",
+) -> dict:
     """A ConstraintTemplate named lower(kind) with a CEL and/or a Rego code entry per target;
     `short_names` go to spec.crd.spec.names.shortNames (copied onto the constraint CRD)."""
     code: list[dict[str, Any]] = []
@@ -96,46 +118,60 @@ def template(kind: str, *, cel: bool = True, rego: bool = True, generate_vap: bo
     if rego:
         code.append({"engine": "Rego", "source": {"rego": _REGO.format(package=kind.lower())}})
     target_list = [
-        {"target": ADMISSION_TARGET if i == 0 else f"target{i}.example.com",
-         "code": deepcopy(code)}
+        {"target": ADMISSION_TARGET if i == 0 else f"target{i}.example.com", "code": deepcopy(code)}
         for i in range(targets)
     ]
     names: dict[str, Any] = {"kind": kind}
     if short_names:
         names["shortNames"] = list(short_names)
-    return deepcopy({
-        "apiVersion": api_version,
-        "kind": gk.TEMPLATE_KIND,
-        "metadata": _metadata(gk.template_name_for_kind(kind), uid=uid, created=created,
-                              annotations=annotations),
-        "spec": {
-            "crd": {"spec": {"names": names,
-                             "validation": {"openAPIV3Schema": _PARAMETERS_SCHEMA}}},
-            "targets": target_list,
-        },
-    })
+    return deepcopy(
+        {
+            "apiVersion": api_version,
+            "kind": gk.TEMPLATE_KIND,
+            "metadata": _metadata(
+                gk.template_name_for_kind(kind), uid=uid, created=created, annotations=annotations
+            ),
+            "spec": {
+                "crd": {
+                    "spec": {"names": names, "validation": {"openAPIV3Schema": _PARAMETERS_SCHEMA}}
+                },
+                "targets": target_list,
+            },
+        }
+    )
 
 
 def template_crd() -> dict:
     """The CRD constrainttemplates.templates.gatekeeper.sh that installing Gatekeeper creates
     (its manifest declares no shortNames and no categories)."""
     versions = [
-        {"name": version, "served": True, "storage": version == "v1",
-         "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
+        {
+            "name": version,
+            "served": True,
+            "storage": version == "v1",
+            "schema": deepcopy(_OPEN_SCHEMA),
+            "subresources": {"status": {}},
+        }
         for version in ("v1", "v1beta1", "v1alpha1")
     ]
-    return deepcopy({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": gk.TEMPLATE_CRD_NAME},
-        "spec": {
-            "group": gk.TEMPLATES_GROUP,
-            "names": {"kind": gk.TEMPLATE_KIND, "listKind": f"{gk.TEMPLATE_KIND}List",
-                      "plural": "constrainttemplates", "singular": "constrainttemplate"},
-            "scope": "Cluster",
-            "versions": versions,
-        },
-    })
+    return deepcopy(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": gk.TEMPLATE_CRD_NAME},
+            "spec": {
+                "group": gk.TEMPLATES_GROUP,
+                "names": {
+                    "kind": gk.TEMPLATE_KIND,
+                    "listKind": f"{gk.TEMPLATE_KIND}List",
+                    "plural": "constrainttemplates",
+                    "singular": "constrainttemplate",
+                },
+                "scope": "Cluster",
+                "versions": versions,
+            },
+        }
+    )
 
 
 def constraint_crd(template: dict) -> dict:
@@ -144,39 +180,59 @@ def constraint_crd(template: dict) -> dict:
     shortNames)."""
     kind = _kind_of(template)
     plural = kind.lower()
-    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural,
-                             "singular": plural}
+    names: dict[str, Any] = {
+        "kind": kind,
+        "listKind": f"{kind}List",
+        "plural": plural,
+        "singular": plural,
+    }
     short_names = template["spec"]["crd"]["spec"]["names"].get("shortNames")
     if short_names:
         names["shortNames"] = list(short_names)
     names["categories"] = ["constraint", "constraints"]
     versions = [
-        {"name": version, "served": True, "storage": version == "v1beta1",
-         "schema": deepcopy(_OPEN_SCHEMA), "subresources": {"status": {}}}
+        {
+            "name": version,
+            "served": True,
+            "storage": version == "v1beta1",
+            "schema": deepcopy(_OPEN_SCHEMA),
+            "subresources": {"status": {}},
+        }
         for version in ("v1beta1", "v1", "v1alpha1")
     ]
-    return deepcopy({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": gk.constraint_crd_name(kind),
-            "labels": {gk.CONSTRAINT_CRD_LABEL: "yes"},
-            "ownerReferences": [_controller_ref(template, api_version=TEMPLATE_OWNER_API_VERSION,
-                                                kind=gk.TEMPLATE_KIND)],
-        },
-        "spec": {
-            "group": gk.CONSTRAINTS_GROUP,
-            "names": names,
-            "scope": "Cluster",
-            "versions": versions,
-        },
-    })
+    return deepcopy(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {
+                "name": gk.constraint_crd_name(kind),
+                "labels": {gk.CONSTRAINT_CRD_LABEL: "yes"},
+                "ownerReferences": [
+                    _controller_ref(
+                        template, api_version=TEMPLATE_OWNER_API_VERSION, kind=gk.TEMPLATE_KIND
+                    )
+                ],
+            },
+            "spec": {
+                "group": gk.CONSTRAINTS_GROUP,
+                "names": names,
+                "scope": "Cluster",
+                "versions": versions,
+            },
+        }
+    )
 
 
-def constraint(kind: str, name: str, *, enforcement_action: str | None = None,
-               scoped: list[dict] | None = None, uid: str | None = None,
-               created: str | None = None,
-               api_version: str = CONSTRAINT_API_VERSION) -> dict:
+def constraint(
+    kind: str,
+    name: str,
+    *,
+    enforcement_action: str | None = None,
+    scoped: list[dict] | None = None,
+    uid: str | None = None,
+    created: str | None = None,
+    api_version: str = CONSTRAINT_API_VERSION,
+) -> dict:
     """A constraint of `kind`; `scoped` entries imply enforcementAction "scoped" unless given."""
     spec: dict[str, Any] = {
         "match": {"kinds": [{"apiGroups": [""], "kinds": ["Namespace"]}]},
@@ -188,25 +244,37 @@ def constraint(kind: str, name: str, *, enforcement_action: str | None = None,
         spec["enforcementAction"] = enforcement_action
     if scoped is not None:
         spec["scopedEnforcementActions"] = deepcopy(scoped)
-    return {"apiVersion": api_version, "kind": kind,
-            "metadata": _metadata(name, uid=uid, created=created), "spec": spec}
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": _metadata(name, uid=uid, created=created),
+        "spec": spec,
+    }
 
 
 def _internal_match_condition(name: str, field: str) -> dict[str, str]:
     """A simplified form of Gatekeeper's gatekeeper_internal_* match conditions."""
-    return {"name": f"gatekeeper_internal_match_{name}",
-            "expression": f"!has(params.spec) ? true : (!has(params.spec.match) ? true : "
-                          f"!has(params.spec.match.{field}) ? true : true)"}
+    return {
+        "name": f"gatekeeper_internal_match_{name}",
+        "expression": f"!has(params.spec) ? true : (!has(params.spec.match) ? true : "
+        f"!has(params.spec.match.{field}) ? true : true)",
+    }
 
 
-def policy(template: dict, *, api_version: str = "admissionregistration.k8s.io/v1",
-           owned: bool = True, created: str | None = None) -> dict:
+def policy(
+    template: dict,
+    *,
+    api_version: str = "admissionregistration.k8s.io/v1",
+    owned: bool = True,
+    created: str | None = None,
+) -> dict:
     """The VAP Gatekeeper generates for a stored template (TemplateToPolicyDefinition)."""
     name = template["metadata"]["name"]
     meta = _metadata(gk.policy_name(name), created=created)
     if owned:
-        meta["ownerReferences"] = [_controller_ref(
-            template, api_version=TEMPLATE_OWNER_API_VERSION, kind=gk.TEMPLATE_KIND)]
+        meta["ownerReferences"] = [
+            _controller_ref(template, api_version=TEMPLATE_OWNER_API_VERSION, kind=gk.TEMPLATE_KIND)
+        ]
     validations: list[dict] = []
     for target in template["spec"].get("targets", [])[:1]:
         for entry in target.get("code", []):
@@ -219,9 +287,16 @@ def policy(template: dict, *, api_version: str = "admissionregistration.k8s.io/v
         "metadata": meta,
         "spec": {
             "paramKind": {"apiVersion": CONSTRAINT_API_VERSION, "kind": _kind_of(template)},
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"],
-                "operations": ["CREATE", "UPDATE"]}]},
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["*"],
+                        "apiVersions": ["*"],
+                        "resources": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                    }
+                ]
+            },
             "matchConditions": [
                 _internal_match_condition("excluded_namespaces", "excludedNamespaces"),
                 _internal_match_condition("namespaces", "namespaces"),
@@ -231,25 +306,38 @@ def policy(template: dict, *, api_version: str = "admissionregistration.k8s.io/v
             "validations": validations,
             "failurePolicy": "Fail",
             "variables": [
-                {"name": "anyObject", "expression": 'has(request.operation) && '
-                 'request.operation == "DELETE" && object == null ? oldObject : object'},
-                {"name": "params", "expression": "!has(params.spec) ? null : "
-                 "!has(params.spec.parameters) ? null: params.spec.parameters"},
+                {
+                    "name": "anyObject",
+                    "expression": "has(request.operation) && "
+                    'request.operation == "DELETE" && object == null ? oldObject : object',
+                },
+                {
+                    "name": "params",
+                    "expression": "!has(params.spec) ? null : "
+                    "!has(params.spec.parameters) ? null: params.spec.parameters",
+                },
             ],
         },
     }
 
 
-def binding(constraint: dict, *, legacy: bool = False, owned: bool = True,
-            api_version: str = "admissionregistration.k8s.io/v1", created: str | None = None,
-            action: str = "Deny") -> dict:
+def binding(
+    constraint: dict,
+    *,
+    legacy: bool = False,
+    owned: bool = True,
+    api_version: str = "admissionregistration.k8s.io/v1",
+    created: str | None = None,
+    action: str = "Deny",
+) -> dict:
     """The VAPB Gatekeeper generates for a stored constraint (ConstraintToBinding)."""
     kind, name = constraint["kind"], constraint["metadata"]["name"]
     binding_name = gk.legacy_binding_name(name) if legacy else gk.binding_name(kind, name)
     meta = _metadata(binding_name, created=created)
     if owned:
-        meta["ownerReferences"] = [_controller_ref(constraint, api_version=CONSTRAINT_API_VERSION,
-                                                   kind=kind)]
+        meta["ownerReferences"] = [
+            _controller_ref(constraint, api_version=CONSTRAINT_API_VERSION, kind=kind)
+        ]
     return {
         "apiVersion": api_version,
         "kind": "ValidatingAdmissionPolicyBinding",
@@ -263,15 +351,23 @@ def binding(constraint: dict, *, legacy: bool = False, owned: bool = True,
     }
 
 
-def gatekeeper_deployment(name: str = "gatekeeper-controller-manager", *,
-                          namespace: str = "gatekeeper-system", version: str = "v3.20.1",
-                          args: list[str] | None = None, replicas: int = 1) -> dict:
+def gatekeeper_deployment(
+    name: str = "gatekeeper-controller-manager",
+    *,
+    namespace: str = "gatekeeper-system",
+    version: str = "v3.20.1",
+    args: list[str] | None = None,
+    replicas: int = 1,
+) -> dict:
     """A Deployment shaped like the ones Gatekeeper's Helm chart installs (label
     gatekeeper.sh/system: "yes", one `manager` container); `args` default to a webhook-only
     manager (`--operation=webhook`: no generate operation)."""
-    labels = {"gatekeeper.sh/system": "yes", "app": "gatekeeper",
-              "app.kubernetes.io/version": version.lstrip("v"),
-              "helm.sh/chart": f"gatekeeper-{version.lstrip('v')}"}
+    labels = {
+        "gatekeeper.sh/system": "yes",
+        "app": "gatekeeper",
+        "app.kubernetes.io/version": version.lstrip("v"),
+        "helm.sh/chart": f"gatekeeper-{version.lstrip('v')}",
+    }
     if args is None:
         args = ["--port=8443", "--logtostderr", "--operation=webhook"]
     return {
@@ -283,16 +379,23 @@ def gatekeeper_deployment(name: str = "gatekeeper-controller-manager", *,
             "selector": {"matchLabels": {"gatekeeper.sh/system": "yes"}},
             "template": {
                 "metadata": {"labels": {"gatekeeper.sh/system": "yes"}},
-                "spec": {"containers": [{
-                    "name": "manager", "args": list(args),
-                    "image": f"openpolicyagent/gatekeeper:{version}"}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "manager",
+                            "args": list(args),
+                            "image": f"openpolicyagent/gatekeeper:{version}",
+                        }
+                    ]
+                },
             },
         },
     }
 
 
-def foreign_binding(name: str, *, policy_name: str,
-                    api_version: str = "admissionregistration.k8s.io/v1") -> dict:
+def foreign_binding(
+    name: str, *, policy_name: str, api_version: str = "admissionregistration.k8s.io/v1"
+) -> dict:
     """A binding a user wrote by hand: no ownerReferences, its own selectors and params."""
     return {
         "apiVersion": api_version,

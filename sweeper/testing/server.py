@@ -100,17 +100,25 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        fake._record(RecordedRequest(
-            method=self.command, path=split.path, query=query, body=body,
-            headers={k.lower(): v for k, v in self.headers.items()}))
+        fake._record(
+            RecordedRequest(
+                method=self.command,
+                path=split.path,
+                query=query,
+                body=body,
+                headers={k.lower(): v for k, v in self.headers.items()},
+            )
+        )
         try:
             for action in fake._store.take_hooks(self.command, split.path):
                 action(fake)
             fault = fake._store.take_fault(self.command, split.path, split.query)
             if fault is not None and self._apply(fault):
                 return
-            if fake.token is not None and self.headers.get(
-                    "Authorization") != f"Bearer {fake.token}":
+            if (
+                fake.token is not None
+                and self.headers.get("Authorization") != f"Bearer {fake.token}"
+            ):
                 raise ApiError(401, "Unauthorized")
             code, payload = fake._serve(self.command, split.path, query, body)
         except GroupVersionNotServed:
@@ -147,10 +155,19 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None, *,
-              content_type: str = "application/json") -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(
-            payload, separators=(",", ":")).encode()
+    def _send(
+        self,
+        code: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        *,
+        content_type: str = "application/json",
+    ) -> None:
+        data = (
+            payload
+            if isinstance(payload, bytes)
+            else json.dumps(payload, separators=(",", ":")).encode()
+        )
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -171,9 +188,14 @@ class GroupVersionNotServed(Exception):
 class FakeApiServer:
     """In-process kube-apiserver stand-in: real HTTP on 127.0.0.1, state in memory."""
 
-    def __init__(self, *, vap_versions: tuple[str, ...] = ("v1", "v1beta1"),
-                 clock: Callable[[], datetime] | None = None,
-                 token: str | None = "test-token", tls: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        vap_versions: tuple[str, ...] = ("v1", "v1beta1"),
+        clock: Callable[[], datetime] | None = None,
+        token: str | None = "test-token",
+        tls: bool = True,
+    ) -> None:
         self.vap_versions = tuple(vap_versions)
         self.token = token
         self.tls = tls
@@ -196,9 +218,12 @@ class FakeApiServer:
         self._httpd = _HTTPServer(self, context)
         scheme = "https" if self.tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.02},
-                                        name=f"fake-apiserver-{self.url}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"fake-apiserver-{self.url}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -233,8 +258,9 @@ class FakeApiServer:
         """A client context that trusts this server's CA (None over plain HTTP)."""
         return self._tls.client_context() if self._tls is not None else None
 
-    def write_kubeconfig(self, path: str | os.PathLike[str], *, context: str = "fake",
-                         token: str | None = None) -> str:
+    def write_kubeconfig(
+        self, path: str | os.PathLike[str], *, context: str = "fake", token: str | None = None
+    ) -> str:
         """Write a kubeconfig (JSON, valid YAML) pointing at this server, trusting its CA and
         carrying its bearer token; mode 0600 (it holds a credential); returns the path."""
         token = token if token is not None else self.token
@@ -242,7 +268,9 @@ class FakeApiServer:
         if self._tls is not None:
             cluster["certificate-authority-data"] = base64.b64encode(self._tls.ca_pem).decode()
         config = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
             "clusters": [{"name": context, "cluster": cluster}],
             "users": [{"name": context, "user": {"token": token} if token else {}}],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
@@ -266,13 +294,15 @@ class FakeApiServer:
         """Overwrite a stored object (KeyError if absent); new resourceVersion, uid kept."""
         return self._store.replace(obj)
 
-    def delete(self, api_version: str, kind: str, name: str, *,
-               namespace: str | None = None) -> None:
+    def delete(
+        self, api_version: str, kind: str, name: str, *, namespace: str | None = None
+    ) -> None:
         """Remove an object with no preconditions (KeyError if absent)."""
         self._store.delete(api_version, kind, name, namespace=namespace)
 
-    def get(self, api_version: str, kind: str, name: str, *,
-            namespace: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, *, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         """A copy of the stored object (as stored, any version of the group) or None."""
         return self._store.get(api_version, kind, name, namespace=namespace)
 
@@ -290,17 +320,44 @@ class FakeApiServer:
             self.requests.append(request)
 
     # --- scripting ---
-    def inject(self, *, method: str = "*", path: str = ".*", status: int | None = None,
-               retry_after: str | None = None, body: bytes | None = None, drop: bool = False,
-               delay: float = 0.0, times: int | None = 1, query: str | None = None) -> Fault:
+    def inject(
+        self,
+        *,
+        method: str = "*",
+        path: str = ".*",
+        status: int | None = None,
+        retry_after: str | None = None,
+        body: bytes | None = None,
+        drop: bool = False,
+        delay: float = 0.0,
+        times: int | None = 1,
+        query: str | None = None,
+    ) -> Fault:
         """Make matching requests misbehave: delay, then drop, or answer `status` (with a
         Kubernetes Status, or with `body` when given), or answer `body` with 200."""
-        return self._store.add_fault(Fault(
-            method=method, path=path, query=query, status=status, retry_after=retry_after,
-            body=body, drop=drop, delay=delay, times=times, owner=self._store))
+        return self._store.add_fault(
+            Fault(
+                method=method,
+                path=path,
+                query=query,
+                status=status,
+                retry_after=retry_after,
+                body=body,
+                drop=drop,
+                delay=delay,
+                times=times,
+                owner=self._store,
+            )
+        )
 
-    def on_request(self, *, method: str, path: str, action: Callable[[FakeApiServer], None],
-                   times: int | None = 1) -> None:
+    def on_request(
+        self,
+        *,
+        method: str,
+        path: str,
+        action: Callable[[FakeApiServer], None],
+        times: int | None = 1,
+    ) -> None:
         """Run action(self) before serving a matching request (state lock not held)."""
         with self._store.lock:
             self._store.hooks.append(Hook(method.upper(), path, action, times))
@@ -310,19 +367,22 @@ class FakeApiServer:
         self._store.expire_continue_tokens()
 
     # --- HTTP semantics ---
-    def _serve(self, method: str, path: str, query: dict[str, str],
-               body: bytes) -> tuple[int, Any]:
+    def _serve(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, Any]:
         info = parse_path(path)
         if info is None:
             raise ApiError(404, "the server could not find the requested resource")
         if info.discovery:
             if method != "GET":
-                raise ApiError(405, "the server does not allow this method on the requested "
-                                    "resource")
+                raise ApiError(
+                    405, "the server does not allow this method on the requested resource"
+                )
             try:
                 return 200, discovery.document(
-                    path, types=self._store.served_types(), vap_versions=self.vap_versions,
-                    server_address=self.url.partition("://")[2])
+                    path,
+                    types=self._store.served_types(),
+                    vap_versions=self.vap_versions,
+                    server_address=self.url.partition("://")[2],
+                )
             except discovery.NotServed:
                 raise GroupVersionNotServed from None
         served = {(rt.group, rt.version) for rt in self._store.served_types()}
@@ -333,15 +393,19 @@ class FakeApiServer:
             # kube-apiserver's CRD handler hands an unknown custom resource to the same
             # plain-text not-found handler, even while other CRDs keep the group served.
             raise GroupVersionNotServed
-        if (rt is None or info.subresource is not None
-                or (info.namespace is not None and not rt.namespaced)):
+        if (
+            rt is None
+            or info.subresource is not None
+            or (info.namespace is not None and not rt.namespaced)
+        ):
             raise ApiError(404, "the server could not find the requested resource")
         if info.name is None and method == "GET":
             return 200, self._store.list(rt, info.namespace, query)
         if info.name is None and method == "POST":
             dry_run = _dry_run(query.get("dryRun"), None, "CreateOptions")
-            return 201, self._store.create_from_request(rt, info.namespace, _json(body),
-                                                        dry_run=dry_run)
+            return 201, self._store.create_from_request(
+                rt, info.namespace, _json(body), dry_run=dry_run
+            )
         if info.name is not None and method == "GET":
             return 200, self._store.read(rt, info.namespace, info.name)
         if info.name is not None and method == "DELETE":
@@ -349,8 +413,9 @@ class FakeApiServer:
             if not isinstance(options, dict):
                 raise ApiError(400, "DeleteOptions must be a JSON object")
             dry_run = _dry_run(query.get("dryRun"), options.get("dryRun"), "DeleteOptions")
-            return 200, self._store.delete_from_request(rt, info.namespace, info.name, options,
-                                                        dry_run=dry_run)
+            return 200, self._store.delete_from_request(
+                rt, info.namespace, info.name, options, dry_run=dry_run
+            )
         raise ApiError(405, "the server does not allow this method on the requested resource")
 
 
@@ -359,13 +424,17 @@ def _dry_run(in_query: str | None, in_body: Any, options_kind: str) -> bool:
     `dryRun: ["All"]` in the options body; any other value is a 422 as kube-apiserver
     validates it (only "All" exists)."""
     values = ([in_query] if in_query else []) + (
-        list(in_body) if isinstance(in_body, list) else [in_body] if in_body else [])
+        list(in_body) if isinstance(in_body, list) else [in_body] if in_body else []
+    )
     for value in values:
         if value != "All":
-            raise ApiError(422, f'{options_kind}.meta.k8s.io "" is invalid: dryRun: '
-                                f'Unsupported value: "{value}": supported values: "All"',
-                           reason="Invalid", details={"group": "meta.k8s.io",
-                                                      "kind": options_kind})
+            raise ApiError(
+                422,
+                f'{options_kind}.meta.k8s.io "" is invalid: dryRun: '
+                f'Unsupported value: "{value}": supported values: "All"',
+                reason="Invalid",
+                details={"group": "meta.k8s.io", "kind": options_kind},
+            )
     return bool(values)
 
 

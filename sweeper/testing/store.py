@@ -105,8 +105,9 @@ class Store:
                 for rt in types:
                     served.setdefault((rt.group, rt.version, rt.plural), rt)
                 if types:
-                    kinds.setdefault((types[0].group, types[0].kind),
-                                     (types[0].namespaced, versions))
+                    kinds.setdefault(
+                        (types[0].group, types[0].kind), (types[0].namespaced, versions)
+                    )
             self._served, self._kinds = served, kinds
         return self._served
 
@@ -132,8 +133,12 @@ class Store:
     def _locate(self, obj: dict[str, Any], force: bool) -> tuple[tuple[str, str], str]:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         meta = obj.get("metadata")
-        if not isinstance(api_version, str) or not isinstance(kind, str) or not isinstance(
-                meta, dict) or not meta.get("name"):
+        if (
+            not isinstance(api_version, str)
+            or not isinstance(kind, str)
+            or not isinstance(meta, dict)
+            or not meta.get("name")
+        ):
             raise ValueError("object needs apiVersion, kind and metadata.name")
         group, _, version = api_version.rpartition("/")
         self._table()
@@ -157,8 +162,7 @@ class Store:
         if not meta.get("uid"):
             meta["uid"] = str(uuid.uuid4())
         if not meta.get("creationTimestamp"):
-            meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ")
+            meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         meta["resourceVersion"] = self._next_rv()
         coll.put(key, obj)
         self._changed(coll_key)
@@ -188,8 +192,9 @@ class Store:
             self._changed(coll_key)
             return copy_json(new)
 
-    def _find(self, api_version: str, kind: str, name: str,
-              namespace: str | None) -> tuple[tuple[str, str], str | None]:
+    def _find(
+        self, api_version: str, kind: str, name: str, namespace: str | None
+    ) -> tuple[tuple[str, str], str | None]:
         coll_key = (api_version.rpartition("/")[0], kind)
         coll = self._collections.get(coll_key)
         if coll is None:
@@ -199,8 +204,9 @@ class Store:
                 return coll_key, key
         return coll_key, None
 
-    def delete(self, api_version: str, kind: str, name: str, *,
-               namespace: str | None = None) -> None:
+    def delete(
+        self, api_version: str, kind: str, name: str, *, namespace: str | None = None
+    ) -> None:
         """Remove an object unconditionally (KeyError if absent)."""
         with self.lock:
             coll_key, key = self._find(api_version, kind, name, namespace)
@@ -210,8 +216,9 @@ class Store:
             self._next_rv()
             self._changed(coll_key)
 
-    def get(self, api_version: str, kind: str, name: str, *,
-            namespace: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, *, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         """A copy of the stored object (any version of the group), or None."""
         with self.lock:
             coll_key, key = self._find(api_version, kind, name, namespace)
@@ -220,8 +227,12 @@ class Store:
     def objects(self, kind: str) -> list[dict[str, Any]]:
         """Copies of every stored object of this kind (any group), sorted by name."""
         with self.lock:
-            found = [(key, obj) for (_, k), coll in self._collections.items() if k == kind
-                     for key, obj in coll.items.items()]
+            found = [
+                (key, obj)
+                for (_, k), coll in self._collections.items()
+                if k == kind
+                for key, obj in coll.items.items()
+            ]
             found.sort(key=lambda pair: pair[0])
             return copy_json([obj for _, obj in found])
 
@@ -246,8 +257,9 @@ class Store:
         with self.lock:
             self._expired_serial = self._token_serial
 
-    def list(self, rt: ResourceType, namespace: str | None,
-             query: dict[str, str]) -> dict[str, Any]:
+    def list(
+        self, rt: ResourceType, namespace: str | None, query: dict[str, str]
+    ) -> dict[str, Any]:
         """One page of a LIST, like kube-apiserver (limit, continue, equality label selector)."""
         if query.get("fieldSelector"):
             # Nothing the fake serves lists by field; refusing beats silently ignoring it.
@@ -282,8 +294,12 @@ class Store:
                 if not tests:
                     meta["remainingItemCount"] = hi - i
         gv = rt.api_version
-        return {"kind": f"{rt.kind}List", "apiVersion": gv, "metadata": meta,
-                "items": [{**obj, "apiVersion": gv} for obj in items]}
+        return {
+            "kind": f"{rt.kind}List",
+            "apiVersion": gv,
+            "metadata": meta,
+            "items": [{**obj, "apiVersion": gv} for obj in items],
+        }
 
     def read(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         """GET of one object, or a 404 ApiError."""
@@ -294,8 +310,9 @@ class Store:
             raise rt.not_found(name)
         return {**obj, "apiVersion": rt.api_version}
 
-    def create_from_request(self, rt: ResourceType, namespace: str | None, obj: Any, *,
-                            dry_run: bool = False) -> dict[str, Any]:
+    def create_from_request(
+        self, rt: ResourceType, namespace: str | None, obj: Any, *, dry_run: bool = False
+    ) -> dict[str, Any]:
         """POST of an object to a collection, in kube-apiserver's order: decode (400), fill
         the system fields (rest.BeforeCreate: uid and creationTimestamp always new), validate
         (422), then storage (a set resourceVersion is a plain 500, a taken name 409)."""
@@ -305,8 +322,11 @@ class Store:
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         if rt.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
-                raise ApiError(400, "the namespace of the provided object does not match "
-                                    "the namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "the namespace of the provided object does not match "
+                    "the namespace sent on the request",
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
@@ -319,23 +339,41 @@ class Store:
         if not meta.get("name"):
             required = "Required value: name or generateName is required"
             qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
-            raise ApiError(422, f'{qualified_kind} "" is invalid: metadata.name: {required}',
-                           reason="Invalid", details={"group": rt.group, "kind": rt.kind,
-                           "causes": [{"reason": "FieldValueRequired",
-                                       "message": required, "field": "metadata.name"}]})
+            raise ApiError(
+                422,
+                f'{qualified_kind} "" is invalid: metadata.name: {required}',
+                reason="Invalid",
+                details={
+                    "group": rt.group,
+                    "kind": rt.kind,
+                    "causes": [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": required,
+                            "field": "metadata.name",
+                        }
+                    ],
+                },
+            )
         with self.lock:
             coll = self._collections.get((rt.group, rt.kind))
-            taken = coll is not None and object_key(
-                rt.namespaced, namespace, meta["name"]) in coll.items
+            taken = (
+                coll is not None
+                and object_key(rt.namespaced, namespace, meta["name"]) in coll.items
+            )
             if meta.get("resourceVersion") and not dry_run:
                 # storage.ErrResourceVersionSetOnCreate is no Status error: the handler
                 # answers it as an InternalError-coded Status with no reason.
-                raise ApiError(500, "resourceVersion should not be set on objects to be created",
-                               reason="")
+                raise ApiError(
+                    500, "resourceVersion should not be set on objects to be created", reason=""
+                )
             if taken:
-                raise ApiError(409, f'{rt.qualified} "{meta["name"]}" already exists',
-                               reason="AlreadyExists", details={
-                                   "name": meta["name"], "group": rt.group, "kind": rt.plural})
+                raise ApiError(
+                    409,
+                    f'{rt.qualified} "{meta["name"]}" already exists',
+                    reason="AlreadyExists",
+                    details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
+                )
             meta.pop("resourceVersion", None)
             if dry_run:
                 return obj
@@ -344,8 +382,15 @@ class Store:
             except AlreadyExistsError as exc:  # pragma: no cover - checked under this lock
                 raise ApiError(409, str(exc), reason="AlreadyExists") from exc
 
-    def delete_from_request(self, rt: ResourceType, namespace: str | None, name: str,
-                            options: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    def delete_from_request(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: dict[str, Any],
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         """DELETE honouring `preconditions` (uid, resourceVersion); a dry run changes nothing
         and answers what the real one would have."""
         pre = options.get("preconditions") or {}
@@ -359,11 +404,15 @@ class Store:
             for label, field_ in (("UID", "uid"), ("ResourceVersion", "resourceVersion")):
                 wanted = pre.get(field_)
                 if wanted is not None and wanted != meta.get(field_):
-                    raise ApiError(409, (
-                        f'Operation cannot be fulfilled on {rt.qualified} "{name}": '
-                        f"Precondition failed: {label} in precondition: {wanted}, "
-                        f"{label} in object meta: {meta.get(field_)}"), details={
-                            "name": name, "group": rt.group, "kind": rt.plural})
+                    raise ApiError(
+                        409,
+                        (
+                            f'Operation cannot be fulfilled on {rt.qualified} "{name}": '
+                            f"Precondition failed: {label} in precondition: {wanted}, "
+                            f"{label} in object meta: {meta.get(field_)}"
+                        ),
+                        details={"name": name, "group": rt.group, "kind": rt.plural},
+                    )
             if not dry_run:
                 coll.remove(key)
                 self._next_rv()
