@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,3 +108,14 @@ def sweep(kubeconfig: str, *, now: datetime = NOW, **changes: Any) -> SweepRun:
     for line in lines:
         logschema.check(line)  # every line any test produces conforms to docs/logging.md
     return SweepRun(result, lines, fake)
+
+
+def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m sweeper ARGS`` in a fresh process with a bare environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "sweeper", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+    )

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from helpers import NOW
+from helpers import NOW, run_main
 
 from sweeper import __version__, logschema
 from sweeper.cli import cli
@@ -99,16 +99,6 @@ def test_exclude_regex(server: FakeApiServer, kubeconfig: str) -> None:
 def test_version() -> None:
     result = invoke("version")
     assert result.stdout == f"sweeper {__version__}\n"
-
-
-def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sweeper", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", **(env or {})},
-    )
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import NOW, T0, FakeTime, fake_runtime, settings_for
+from helpers import NOW, T0, FakeTime, fake_runtime, run_main, settings_for
 
 from sweeper import logschema
 from sweeper.fleet import (
@@ -206,16 +204,6 @@ def test_cluster_name_names_a_single_context(fleet: dict[str, Any]) -> None:
     assert lines[-1]["failed_clusters"] == []
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sweeper", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", **(env or {})},
-    )
-
-
 @pytest.mark.parametrize(
     ("extra", "env", "needle"),
     [
@@ -228,7 +216,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_fleet_usage_errors_are_one_line(
     fleet: dict[str, Any], extra: list[str], env: dict[str, str], needle: str
 ) -> None:
-    done = cli("sweep", "--kubeconfig", fleet["kubeconfig"], *extra, env=env)
+    done = run_main("sweep", "--kubeconfig", fleet["kubeconfig"], *extra, env=env)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and needle in done.stderr
@@ -236,7 +224,7 @@ def test_fleet_usage_errors_are_one_line(
 
 
 def test_fleet_options_are_a_usage_error_in_a_pod() -> None:
-    done = cli("sweep", "--all-contexts", env={"KUBERNETES_SERVICE_HOST": "10.0.0.1"})
+    done = run_main("sweep", "--all-contexts", env={"KUBERNETES_SERVICE_HOST": "10.0.0.1"})
     assert done.returncode == 2
     assert "in a pod" in done.stderr and done.stdout == ""
 
@@ -244,13 +232,13 @@ def test_fleet_options_are_a_usage_error_in_a_pod() -> None:
 def test_restore_takes_one_context_only(tmp_path: Path) -> None:
     log = tmp_path / "log.jsonl"
     log.write_text("")
-    done = cli("restore", str(log), "--context", "a", "--context", "b")
+    done = run_main("restore", str(log), "--context", "a", "--context", "b")
     assert done.returncode == 2
     assert "may be given only once" in done.stderr
 
 
 def test_cli_sweeps_two_contexts(fleet: dict[str, Any]) -> None:
-    done = cli(
+    done = run_main(
         "sweep",
         "--kubeconfig",
         fleet["kubeconfig"],
