@@ -18,6 +18,7 @@ CORE = (
     "sweeper.reasons",
     "sweeper.settings",
     "sweeper.explain",
+    "sweeper.explanation",
     "sweeper.facts",
     "sweeper.observe",
     "sweeper.manager_args",
