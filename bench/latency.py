@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PY, Server, machine, pages, run_child, summary_of
+from harness import PY, Server, machine, pages, run_child, summary_of
 
 READ_BOUNDS = (1, 8)
 FLEET_CONCURRENCY = 4

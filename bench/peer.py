@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BENCH, Server, machine, run_child, summary_of, sweep_argv
+from harness import BENCH, Server, machine, run_child, summary_of, sweep_argv
 
 
 def run_peer(kubeconfig: str, home: str) -> dict[str, Any]:

@@ -15,166 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-PY = sys.executable
-PAGE_SIZE = 500
-CHILD_TIMEOUT = 300.0  # seconds; no single child may run longer
-
-
-# --- processes ----------------------------------------------------------------------------
-
-
-class Server:
-    """bench/serve.py in its own process, driven over stdin/stdout JSON lines."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [PY, str(BENCH / "serve.py"), *args],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        self.info = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench/serve.py exited with {self.proc.wait(timeout=10)}")
-        return json.loads(line)
-
-    def command(self, text: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=15)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@dataclass
-class ChildRun:
-    wall: float
-    cpu: float
-    maxrss_mb: float
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_child(argv: list[str], *, timeout: float = CHILD_TIMEOUT) -> ChildRun:
-    """Run one child; wall time, and CPU and peak RSS of that child alone (os.wait4)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWEEPER_", "KUBECONFIG"))}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, env=env)
-        killer = threading.Timer(timeout, proc.kill)  # bounds every child
-        killer.start()
-        hwm = [0]
-        done = threading.Event()
-        watcher = threading.Thread(target=_watch_hwm, args=(proc.pid, hwm, done), daemon=True)
-        watcher.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-            done.set()
-            watcher.join(timeout=5)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        # ru_maxrss of a child starts from this process's RSS at fork (Linux keeps the
-        # pre-exec high-water mark), so the child's own VmHWM is the figure reported.
-        return ChildRun(
-            wall,
-            usage.ru_utime + usage.ru_stime,
-            (hwm[0] or usage.ru_maxrss) / 1024,
-            proc.returncode,
-            out.read(),
-            err.read(),
-        )
-
-
-def _watch_hwm(pid: int, hwm: list[int], done: threading.Event) -> None:
-    """Poll the child's VmHWM (peak RSS of its own address space) until it exits."""
-    path = f"/proc/{pid}/status"
-    while not done.is_set():  # bounded by the child's life (and CHILD_TIMEOUT)
-        try:
-            with open(path) as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        hwm[0] = max(hwm[0], int(line.split()[1]))
-                        break
-        except (OSError, ValueError):
-            pass
-        done.wait(0.005)
-
-
-def sweep_argv(kubeconfig: str, *extra: str) -> list[str]:
-    return [
-        PY,
-        "-m",
-        "sweeper",
-        "sweep",
-        "--kubeconfig",
-        kubeconfig,
-        "--min-age",
-        "0",
-        "--max-deletions",
-        "0",
-        "--max-deletion-percent",
-        "0",
-        "--qps",
-        "1000",
-        "--burst",
-        "1000",
-        *extra,
-    ]
-
-
-def summary_of(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.splitlines()):
-        if '"sweep_summary"' in line:
-            return json.loads(line)
-    return {}
-
-
-# --- expectations --------------------------------------------------------------------------
-
-
-def pages(count: int, size: int = PAGE_SIZE) -> int:
-    return max(1, math.ceil(count / size))
+from harness import (
+    BENCH,
+    PAGE_SIZE,
+    PY,
+    Server,
+    machine,
+    pages,
+    run_child,
+    summary_of,
+    sweep_argv,
+)
+from report import report
 
 
 def expected_requests(shape: dict[str, Any]) -> dict[str, int]:
@@ -406,143 +266,6 @@ def profile_sweep(size: int, top: int = 25) -> str:
 # --- report -------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        rev = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        rev = "unknown"
-    return (
-        f"sweeper {rev}; nproc {os.cpu_count()}, CPU {model}, "
-        f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def mark(ok: bool) -> str:
-    return "MET   " if ok else "MISSED"
-
-
-def report(sizes: list[dict[str, Any]], rate: dict[str, Any], start: dict[str, Any]) -> list[str]:
-    lines = [f"machine: {machine()}", ""]
-    lines.append("== per size (sweeper subprocess; server in its own process) ==")
-    for r in sizes:
-        s, p, e = r["sweeper"], r["probe"], r["expected"]
-        per_obj = s["listed"] or 1
-        lines += [
-            f"-- {r['size']:,} bindings: listed {s['listed']:,} objects, candidates "
-            f"{s['candidates']}, deleted {s['deleted']}, exit {s['code']}"
-            + (f", stderr: {s['stderr']}" if s["stderr"] else ""),
-            f"   requests measured {s['total']:>6}  {json.dumps(s['verbs'], sort_keys=True)}",
-            f"   requests expected {e['total']:>6}  "
-            f"{json.dumps({k: v for k, v in e.items() if k != 'total'}, sort_keys=True)}"
-            + (
-                "   OK: identical"
-                if all(s["verbs"].get(k, 0) == v for k, v in e.items() if k != "total")
-                and s["total"] == e["total"]
-                else "   DIFFERENCE (see verbs)"
-            ),
-            f"   wall {s['wall']:.2f} s = {s['wall'] / per_obj * 1e6:.1f} us/object; "
-            f"CPU {s['cpu']:.2f} s = {s['cpu'] / per_obj * 1e6:.1f} us/object "
-            f"(CPU/wall {s['cpu'] / s['wall']:.2f}); {per_obj / s['wall']:,.0f} objects/s",
-            f"   peak RSS {s['rss_mb']:.1f} MB "
-            f"(+{(s['rss_mb'] - start['empty_rss']) * 1024 / per_obj:.2f} KB/object over the "
-            f"empty-cluster sweep's {start['empty_rss']:.1f} MB)",
-            f"   planner (in-process, best of 5): {p['plan_s'] * 1e3:.1f} ms for {p['judged']:,}"
-            f" VAPs+VAPBs = {p['plan_per_s']:,.0f} objects/s "
-            f"({p['plan_s'] / s['wall'] * 100:.1f}% of the sweep's wall time)",
-            f"   gather of bindings, per binding ({p['bytes_per_binding']:.0f} B of JSON): "
-            f"HTTP+server {p['fetch_us']:.1f} us, json.loads {p['loads_us']:.1f} us, "
-            f"admission_object {p['record_us']:.1f} us",
-        ]
-        if "naive" in r:
-            n = r["naive"]
-            lines.append(
-                f"   naive: wall {n['wall']:.2f} s, CPU {n['cpu']:.2f} s, peak RSS "
-                f"{n['rss_mb']:.1f} MB, requests {n['total']} "
-                f"{json.dumps(n['verbs'], sort_keys=True)}"
-                f", deleted {n['deleted']}, exit {n['code']}"
-                + (f", stderr: {n['stderr']}" if n["stderr"] else "")
-            )
-            lines.append(
-                f"   sweeper vs naive: {n['wall'] / s['wall']:.1f}x faster (wall), "
-                f"{n['cpu'] / s['cpu']:.1f}x less CPU, {n['total'] / s['total']:.1f}x fewer "
-                f"requests, RSS x{s['rss_mb'] / n['rss_mb']:.2f}"
-            )
-    lines += [
-        "",
-        "== rate limit: 1,000 owner-deleted bindings, --qps "
-        f"{rate['qps']:g} --burst 1 --concurrency 4 ==",
-        f"   deleted {rate['deleted']}, exit {rate['code']}; {rate['limited']} rate-limited "
-        f"requests (re-check GET, object GET, DELETE) in the apply phase",
-        f"   apply window / (1000/Q)            = {rate['vs_deletions']:.3f}",
-        f"   apply window / ((requests-1)/Q)     = {rate['vs_limited']:.3f}",
-        "",
-        "== start-up (median of repeats; ratios to a bare `python -c pass` "
-        f"= {start['bare'] * 1e3:.0f} ms, {start['bare_rss']:.1f} MB) ==",
-        f"   sweeper version        x{start['version'] / start['bare']:.1f} wall, "
-        f"RSS {start['version_rss']:.1f} MB",
-        f"   empty-cluster sweep    x{start['empty'] / start['bare']:.1f} wall, "
-        f"RSS {start['empty_rss']:.1f} MB, CPU {start['empty_cpu']:.2f} s, requests "
-        f"{json.dumps(start['empty_requests'], sort_keys=True)}",
-        "   top importers, `sweeper version` (cumulative ms): "
-        + ", ".join(f"{name} {ms:.0f}" for name, ms in start["version_imports"]),
-        "   top importers, empty sweep (cumulative ms): "
-        + ", ".join(f"{name} {ms:.0f}" for name, ms in start["sweep_imports"]),
-    ]
-    lines += ["", "== targets (printed, not asserted) =="]
-    planning = min(r["probe"]["plan_per_s"] for r in sizes)
-    lines.append(
-        f"   {mark(planning >= 200_000)} planning throughput >= 200,000 objects/s: "
-        f"lowest {planning:,.0f}/s"
-    )
-    ten = next((r for r in sizes if r["size"] == 10_000 and "naive" in r), None)
-    if ten:
-        s, n = ten["sweeper"], ten["naive"]
-        lines.append(
-            f"   {mark(n['wall'] / s['wall'] >= 5)} 10k end to end >= 5x faster "
-            f"than naive: {n['wall'] / s['wall']:.1f}x"
-        )
-        lines.append(
-            f"   {mark(n['total'] / s['total'] >= 20)} 10k >= 20x fewer requests "
-            f"than naive: {n['total'] / s['total']:.1f}x"
-        )
-    fifty = next((r for r in sizes if r["size"] == 50_000), None)
-    if fifty:
-        rss = fifty["sweeper"]["rss_mb"]
-        lines.append(f"   {mark(rss <= 250)} peak RSS at 50k <= 250 MB: {rss:.1f} MB")
-    lo, hi = sizes[0]["sweeper"], sizes[-1]["sweeper"]
-    if len(sizes) > 1 and hi["listed"] > lo["listed"]:
-        slope = (hi["rss_mb"] - lo["rss_mb"]) * 1024 / (hi["listed"] - lo["listed"])
-        lines.append(
-            f"   {mark(slope <= 1.0)} RSS growth <= ~1 KB per listed object: "
-            f"{slope:.2f} KB/object (slope between {sizes[0]['size']:,} and "
-            f"{sizes[-1]['size']:,} bindings)"
-        )
-    exact = all(r["sweeper"]["total"] == r["expected"]["total"] for r in sizes)
-    lines.append(f"   {mark(exact)} measured requests == expected at every size")
-    lines.append(
-        f"   {mark(rate['vs_deletions'] <= 1.10)} 1,000 deletions <= 1.10 x 1000/Q: "
-        f"{rate['vs_deletions']:.2f} (each deletion also spends tokens on its re-check "
-        f"GET and its object GET: vs the {rate['limited']} limited requests the ratio is "
-        f"{rate['vs_limited']:.2f})"
-    )
-    return lines
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
@@ -574,7 +297,7 @@ def main() -> None:
         results.append(measure_size(size, naive=size <= args.naive_max))
     print("[bench] rate limit ...", file=sys.stderr, flush=True)
     rate = measure_ratelimit(args.rate_qps, 1000)
-    lines = report(results, rate, start)
+    lines = report(results, rate, start, machine=machine())
     lines.append(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
     print("\n".join(lines))
     if args.profile:

@@ -17,7 +17,7 @@ import click
 from sweeper.settings import LOG_LEVELS, OUTPUTS
 
 if TYPE_CHECKING:
-    from sweeper.settings import Settings
+    from sweeper.settings import Rules, Settings
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -266,24 +266,8 @@ def fleet_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_settings(options: dict[str, Any]) -> Settings:
     """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
-    from sweeper.observe import resolve
-    from sweeper.reasons import DEFAULT_REASONS, Reason
-    from sweeper.settings import (
-        ClusterAccess,
-        Guards,
-        Notices,
-        Observing,
-        Rules,
-        Settings,
-        compile_excludes,
-        parse_reasons,
-    )
+    from sweeper.settings import ClusterAccess, Guards, Notices, Observing, Settings
 
-    reasons = (
-        DEFAULT_REASONS if options["reasons"] == "default" else parse_reasons(options["reasons"])
-    )
-    if options["include_unowned"]:
-        reasons = reasons | {Reason.ORPHANED_UNOWNED}
     return Settings(
         access=ClusterAccess(
             kubeconfig=options.get("kubeconfig"),
@@ -296,17 +280,7 @@ def build_settings(options: dict[str, Any]) -> Settings:
             concurrency=options["concurrency"],
             read_concurrency=options.get("read_concurrency", 8),
         ),
-        rules=Rules(
-            # Until Gatekeeper is observed: the options, else today's Gatekeeper defaults.
-            gatekeeper=resolve(
-                None,
-                vap_option=options["gatekeeper_vap_default"],
-                vapb_option=options["gatekeeper_vapb_default"],
-            ).defaults,
-            reasons=reasons,
-            min_age=options["min_age"],
-            exclude=compile_excludes(tuple(options["exclude"])),
-        ),
+        rules=_rules(options),
         guards=Guards(
             max_deletions=options["max_deletions"],
             max_deletion_percent=options["max_deletion_percent"],
@@ -328,6 +302,30 @@ def build_settings(options: dict[str, Any]) -> Settings:
         log_level=options["log_level"],
         output=options.get("output") or "json",
         cluster_name=options["cluster_name"],
+    )
+
+
+def _rules(options: dict[str, Any]) -> Rules:
+    """What counts as dangling, from the decision options."""
+    from sweeper.observe import resolve
+    from sweeper.reasons import DEFAULT_REASONS, Reason
+    from sweeper.settings import Rules, compile_excludes, parse_reasons
+
+    reasons = (
+        DEFAULT_REASONS if options["reasons"] == "default" else parse_reasons(options["reasons"])
+    )
+    if options["include_unowned"]:
+        reasons = reasons | {Reason.ORPHANED_UNOWNED}
+    return Rules(
+        # Until Gatekeeper is observed: the options, else today's Gatekeeper defaults.
+        gatekeeper=resolve(
+            None,
+            vap_option=options["gatekeeper_vap_default"],
+            vapb_option=options["gatekeeper_vapb_default"],
+        ).defaults,
+        reasons=reasons,
+        min_age=options["min_age"],
+        exclude=compile_excludes(tuple(options["exclude"])),
     )
 
 

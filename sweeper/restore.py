@@ -259,21 +259,9 @@ def run_restore(
         selection = read_sources(request.paths, request.filters, stdin=stdin)
     except BadInput as error:
         return finish(ExitCode.USAGE, str(error))
-    if selection.errors:
-        for line in selection.errors[:MAX_REPORTED_BAD_LINES]:
-            err.write(f"sweeper: error: {line}\n")
-        more = len(selection.errors) - MAX_REPORTED_BAD_LINES
-        if more > 0:
-            err.write(f"sweeper: error: ... and {more} more lines like these\n")
-        return finish(
-            ExitCode.USAGE, f"{len(selection.errors)} input lines refused; nothing restored"
-        )
-    if not selection.deletions:
-        return finish(
-            ExitCode.USAGE,
-            f"no deleted lines matched ({selection.sweeper_lines} sweeper lines read, "
-            f"{selection.deleted_lines} of them deleted lines before the filters)",
-        )
+    refused = _refusal(selection, err)
+    if refused is not None:
+        return finish(ExitCode.USAGE, refused)
     from sweeper.kubeconfig import ConfigError
 
     try:
@@ -292,6 +280,23 @@ def run_restore(
         failed = "some objects could not be restored; see the restore_failed lines"
         return finish(ExitCode.DELETE_FAILED, failed, selected=selected)
     return finish(ExitCode.OK, selected=selected)
+
+
+def _refusal(selection: Selection, err: TextIO) -> str | None:
+    """Why the input cannot be restored (each refused line on ``err``), or None when it can."""
+    if selection.errors:
+        for line in selection.errors[:MAX_REPORTED_BAD_LINES]:
+            err.write(f"sweeper: error: {line}\n")
+        more = len(selection.errors) - MAX_REPORTED_BAD_LINES
+        if more > 0:
+            err.write(f"sweeper: error: ... and {more} more lines like these\n")
+        return f"{len(selection.errors)} input lines refused; nothing restored"
+    if not selection.deletions:
+        return (
+            f"no deleted lines matched ({selection.sweeper_lines} sweeper lines read, "
+            f"{selection.deleted_lines} of them deleted lines before the filters)"
+        )
+    return None
 
 
 def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int) -> dict[str, Any]:
