@@ -22,8 +22,9 @@ import sweeper
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 PYPROJECT = "gatekeeper-sweeper (pyproject.toml)"
-# The kubernetes client majors the suite has run against (kubernetes-client-notes).
-TESTED_KUBERNETES_MAJORS = {34, 35, 36, 37}
+# The kubernetes client majors the suite passes on: 34.x has no ApiClient.param_serialize,
+# which KubeClient calls (the suite fails at its first request there).
+TESTED_KUBERNETES_MAJORS = {37}
 
 
 @dataclass(frozen=True)
