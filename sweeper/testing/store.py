@@ -3,7 +3,9 @@
 Contract: one lock guards everything; stored objects are private copies that are never
 mutated after insertion (a write replaces the dict), so readers may serialise them after
 releasing the lock. Custom kinds are served only while their CRD is stored; deleting a
-CRD leaves its objects in place (no garbage collection, ever). Stdlib only.
+CRD leaves its objects in place (no garbage collection, ever). The sorted per-kind
+collections are in `collection`, the checks a write request passes before storage in
+`writes`. Stdlib only.
 """
 
 from __future__ import annotations
