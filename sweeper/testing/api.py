@@ -1,15 +1,15 @@
-"""Kubernetes API vocabulary for the fake server: paths, resource types, Status, selectors.
+"""Kubernetes API vocabulary for the fake server: resource types, Status, version priority.
 
 Contract: pure functions and immutable values, no state and no I/O; the rules mirror
-kube-apiserver where the sweeper depends on them (Status shape, version priority,
-selector syntax, path layout). Stdlib only.
+kube-apiserver where the sweeper depends on them (Status shape, version priority, the
+resource types served). Request paths are in `paths`, label selectors in `selectors`.
+Stdlib only.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,67 +149,70 @@ def version_priority(version: str) -> tuple[int, int, int, str]:
     return (stage, -int(m.group(1)), -int(m.group(3) or 0), version)
 
 
-def builtin_types(vap_versions: tuple[str, ...]) -> list[ResourceType]:
-    """Resource types served whatever is stored, with the short names and categories their
-    kube-apiserver stores declare (ShortNamesProvider / CategoriesProvider)."""
-    types = [
-        ResourceType(
-            APIEXT,
-            "v1",
-            "customresourcedefinitions",
-            "CustomResourceDefinition",
-            "customresourcedefinition",
-            False,
-            ("crd", "crds"),
-            API_EXTENSIONS,
-            returns_deleted_object=True,
-        ),
-        ResourceType(CORE, "v1", "events", "Event", "event", True, ("ev",)),
-        ResourceType(
-            APPS, "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",)
-        ),
+# Served whatever is stored, whatever the VAP versions, with the short names and categories
+# their kube-apiserver stores declare (ShortNamesProvider / CategoriesProvider).
+_FIXED_TYPES = (
+    ResourceType(
+        APIEXT,
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        "customresourcedefinition",
+        False,
+        ("crd", "crds"),
+        API_EXTENSIONS,
+        returns_deleted_object=True,
+    ),
+    ResourceType(CORE, "v1", "events", "Event", "event", True, ("ev",)),
+    ResourceType(
+        APPS, "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",)
+    ),
+    ResourceType(
+        ADMISSION,
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfiguration",
+        False,
+        categories=API_EXTENSIONS,
+    ),
+    ResourceType(
+        ADMISSION,
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfiguration",
+        False,
+        categories=API_EXTENSIONS,
+    ),
+)
+
+
+def _admission_policy_types(version: str) -> list[ResourceType]:
+    """ValidatingAdmissionPolicy and its binding, served at one admissionregistration version."""
+    return [
         ResourceType(
             ADMISSION,
-            "v1",
-            "mutatingwebhookconfigurations",
-            "MutatingWebhookConfiguration",
-            "mutatingwebhookconfiguration",
+            version,
+            plural,
+            kind,
+            kind.lower(),
             False,
             categories=API_EXTENSIONS,
-        ),
-        ResourceType(
-            ADMISSION,
-            "v1",
-            "validatingwebhookconfigurations",
-            "ValidatingWebhookConfiguration",
-            "validatingwebhookconfiguration",
-            False,
-            categories=API_EXTENSIONS,
-        ),
+        )
+        for plural, kind in (
+            ("validatingadmissionpolicies", "ValidatingAdmissionPolicy"),
+            ("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding"),
+        )
     ]
-    for v in vap_versions:
-        types.append(
-            ResourceType(
-                ADMISSION,
-                v,
-                "validatingadmissionpolicies",
-                "ValidatingAdmissionPolicy",
-                "validatingadmissionpolicy",
-                False,
-                categories=API_EXTENSIONS,
-            )
-        )
-        types.append(
-            ResourceType(
-                ADMISSION,
-                v,
-                "validatingadmissionpolicybindings",
-                "ValidatingAdmissionPolicyBinding",
-                "validatingadmissionpolicybinding",
-                False,
-                categories=API_EXTENSIONS,
-            )
-        )
+
+
+def builtin_types(vap_versions: tuple[str, ...]) -> list[ResourceType]:
+    """Resource types served whatever is stored: the fixed built-ins, then the admission
+    policy types at each of `vap_versions` (a fresh list; the types themselves are frozen)."""
+    types = list(_FIXED_TYPES)
+    for version in vap_versions:
+        types.extend(_admission_policy_types(version))
     return types
 
 
@@ -260,161 +263,9 @@ def crd_types(crd: dict[str, Any]) -> tuple[list[ResourceType], set[str]]:
     return served, {v["name"] for v in versions}
 
 
-_SELECTOR_TERM = re.compile(
-    r"\s*([A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?)\s*==?\s*"
-    r"((?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)\s*"
-)
-
-Selector = Callable[[dict[str, Any]], bool]
-
-
-def parse_label_selector(expr: str) -> Selector | None:
-    """Compile an equality label selector (`k=v`, `k==v`, comma-joined: all must hold).
-
-    The sweeper lists with `gatekeeper.sh/constraint=yes` and `gatekeeper.sh/system=yes`;
-    other selector forms are refused (ValueError) rather than half-served."""
-    if not expr.strip():
-        return None
-    wanted: dict[str, str] = {}
-    for term in expr.split(","):
-        m = _SELECTOR_TERM.fullmatch(term)
-        if m is None:
-            raise ValueError(
-                f"unable to parse requirement: {term!r} (the fake API server "
-                "serves key=value label selectors only)"
-            )
-        if wanted.get(m[1], m[2]) != m[2]:
-            return lambda obj: False
-        wanted[m[1]] = m[2]
-
-    def select(obj: dict[str, Any]) -> bool:
-        meta = obj.get("metadata")
-        labels = meta.get("labels") if isinstance(meta, dict) else None
-        return isinstance(labels, dict) and all(labels.get(k) == v for k, v in wanted.items())
-
-    return select
-
-
 def copy_json(obj: Any) -> Any:
     """Deep copy of a JSON-like value (pickle: about 3x faster than copy.deepcopy)."""
     return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
-
-
-_DISCOVERY_ROOTS = frozenset({"version", "openapi", "healthz", "livez", "readyz"})
-
-
-@dataclass(frozen=True)
-class PathInfo:
-    """What a request path names: a discovery document or a resource (collection or object)."""
-
-    discovery: bool
-    group: str | None = None
-    version: str | None = None
-    namespace: str | None = None
-    resource: str | None = None
-    name: str | None = None
-    subresource: str | None = None
-
-
-def parse_path(path: str) -> PathInfo | None:
-    """Split an API path into its parts; None when it is not an API path."""
-    parts = [p for p in path.split("/") if p]
-    if not parts or parts[0] in _DISCOVERY_ROOTS:
-        return PathInfo(discovery=True)
-    if parts[0] == "api":
-        if len(parts) <= 2:
-            version = parts[1] if len(parts) > 1 else None
-            return PathInfo(discovery=True, group=CORE, version=version)
-        group, version, rest = CORE, parts[1], parts[2:]
-    elif parts[0] == "apis":
-        if len(parts) <= 3:
-            return PathInfo(
-                discovery=True,
-                group=parts[1] if len(parts) > 1 else None,
-                version=parts[2] if len(parts) > 2 else None,
-            )
-        group, version, rest = parts[1], parts[2], parts[3:]
-    else:
-        return None
-    namespace = None
-    if rest[0] == "namespaces" and len(rest) >= 3:
-        namespace, rest = rest[1], rest[2:]
-    if len(rest) > 3:
-        return None
-    return PathInfo(
-        discovery=False,
-        group=group,
-        version=version,
-        namespace=namespace,
-        resource=rest[0],
-        name=rest[1] if len(rest) > 1 else None,
-        subresource=rest[2] if len(rest) > 2 else None,
-    )
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One HTTP request as the server received it (faulted ones included)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def _info(self) -> PathInfo | None:
-        return parse_path(self.path)
-
-    @property
-    def verb(self) -> str:
-        """Kubernetes verb: list, get, create, delete, watch, update, patch, discovery..."""
-        info = self._info
-        if info is None:
-            return "unknown"
-        if info.discovery:
-            return "discovery"
-        if info.name is None:
-            if self.method == "GET":
-                return "watch" if self.query.get("watch") in ("1", "true") else "list"
-            return {"POST": "create", "DELETE": "deletecollection"}.get(self.method, "unknown")
-        return {
-            "GET": "get",
-            "DELETE": "delete",
-            "PUT": "update",
-            "PATCH": "patch",
-            "POST": "create",
-        }.get(self.method, "unknown")
-
-    @property
-    def group(self) -> str | None:
-        """API group ("" for core), None for root discovery paths."""
-        info = self._info
-        return info.group if info else None
-
-    @property
-    def version(self) -> str | None:
-        """API version, when the path has one."""
-        info = self._info
-        return info.version if info else None
-
-    @property
-    def resource(self) -> str | None:
-        """Plural resource name; None for discovery."""
-        info = self._info
-        return info.resource if info else None
-
-    @property
-    def namespace(self) -> str | None:
-        """Namespace of a namespaced path, else None."""
-        info = self._info
-        return info.namespace if info else None
-
-    @property
-    def name(self) -> str | None:
-        """Object name of a named path, else None."""
-        info = self._info
-        return info.name if info else None
 
 
 def api_group(group: str, types: list[ResourceType]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import urllib3
 
-from sweeper.testing.api import ApiError, RecordedRequest, status_body
+from sweeper.testing.api import ApiError, status_body
+from sweeper.testing.paths import RecordedRequest
 from sweeper.testing.server import GroupVersionNotServed
 
 if TYPE_CHECKING:

@@ -1,6 +1,8 @@
 """A small Gatekeeper cluster with one leftover of each common kind, for ``sweeper demo``.
 
-Every object is created an hour in the past so the default ``--min-age`` lets it go.
+Every object is created an hour in the past so the default ``--min-age`` lets it go. The
+objects are created in one fixed order (templates, wanted objects, leftovers, Gatekeeper's
+Deployments), so resource versions are the same from run to run.
 """
 
 from __future__ import annotations
@@ -21,19 +23,32 @@ def seed_sample_cluster(
     ``gatekeeper`` is false) Gatekeeper's own Deployments."""
     created = ((now or datetime.now(UTC)) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     server.create(make.template_crd())
+    templates = {
+        kind: _live_template(server, kind, created=created, **options)
+        for kind, options in (
+            ("K8sRequiredLabels", {}),
+            ("K8sAllowedRepos", {}),
+            ("K8sBlockNodePort", {"generate_vap": False}),
+        )
+    }
+    prod_repos = _seed_wanted(server, templates, created=created)
+    _seed_leftovers(server, templates, prod_repos, created=created)
+    if gatekeeper:
+        _seed_gatekeeper(server)
 
-    def live_template(kind: str, **options: object) -> dict:
-        template = server.create(make.template(kind, created=created, **options))
-        server.create(make.constraint_crd(template))
-        return template
 
-    labels = live_template("K8sRequiredLabels")
-    repos = live_template("K8sAllowedRepos")
-    node_port = live_template("K8sBlockNodePort", generate_vap=False)
+def _live_template(server: FakeApiServer, kind: str, *, created: str, **options: object) -> dict:
+    """Store a template and the constraint CRD Gatekeeper creates for it; the stored template."""
+    template = server.create(make.template(kind, created=created, **options))
+    server.create(make.constraint_crd(template))
+    return template
 
-    # Wanted: kept.
-    server.create(make.policy(labels, created=created))
-    server.create(make.policy(repos, created=created))
+
+def _seed_wanted(server: FakeApiServer, templates: dict[str, dict], *, created: str) -> dict:
+    """The policies and bindings Gatekeeper still wants (kept); the stored prod-repos
+    constraint, whose legacy binding name is one of the leftovers."""
+    server.create(make.policy(templates["K8sRequiredLabels"], created=created))
+    server.create(make.policy(templates["K8sAllowedRepos"], created=created))
     owner_label = server.create(
         make.constraint("K8sRequiredLabels", "must-have-owner", created=created)
     )
@@ -43,7 +58,13 @@ def seed_sample_cluster(
     for name in ("must-have-app", "must-have-env", "namespaces-have-owner"):
         wanted = server.create(make.constraint("K8sRequiredLabels", name, created=created))
         server.create(make.binding(wanted, created=created))
+    return prod_repos
 
+
+def _seed_leftovers(
+    server: FakeApiServer, templates: dict[str, dict], prod_repos: dict, *, created: str
+) -> None:
+    """One leftover per common deletion reason, and a user's binding that is not Gatekeeper's."""
     # owner-deleted: the constraint went while Gatekeeper was down.
     gone = make.constraint("K8sRequiredLabels", "must-have-team", uid=str(uuid.uuid4()))
     server.create(make.binding(gone, created=created))
@@ -55,7 +76,7 @@ def seed_sample_cluster(
     server.create(make.binding(gone_kind, created=created))
 
     # not-wanted: the template switched generateVAP off; its policy stayed.
-    server.create(make.policy(node_port, created=created))
+    server.create(make.policy(templates["K8sBlockNodePort"], created=created))
 
     # not-wanted: the constraint's vap.k8s.io enforcement point was removed.
     audit = server.create(
@@ -83,10 +104,10 @@ def seed_sample_cluster(
     user["metadata"]["creationTimestamp"] = created
     server.create(user)
 
-    if not gatekeeper:
-        return
-    # Gatekeeper itself, as its Helm chart deploys it: the webhook, and the audit
-    # Deployment that runs the generate operation with the default flags (v3.20+: on).
+
+def _seed_gatekeeper(server: FakeApiServer) -> None:
+    """Gatekeeper itself, as its Helm chart deploys it: the webhook, and the audit Deployment
+    that runs the generate operation with the default flags (v3.20+: on)."""
     server.create(make.gatekeeper_deployment(version=GATEKEEPER_VERSION))
     server.create(
         make.gatekeeper_deployment(

@@ -5,6 +5,9 @@ LIST (limit, continue, 410 Expired, selectors), GET, POST, DELETE with precondit
 bodies, bearer-token auth, HTTP/1.1 keep-alive. Custom kinds are served only while their CRD
 is stored; nothing is ever garbage-collected. Faults and hooks let tests script failures and
 races. It listens on 127.0.0.1 only, and never talks to anything else. Stdlib only.
+
+This module is the object tests hold (lifecycle, state, scripting); the HTTP side is in
+`handler`, the mapping of requests onto the store in `routing`, the state in `store`.
 """
 
 from __future__ import annotations
@@ -16,173 +19,24 @@ import os
 import socket
 import ssl
 import threading
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from sweeper.testing import discovery
-from sweeper.testing.api import (
-    ApiError,
-    RecordedRequest,
-    builtin_types,
-    parse_path,
-    status_body,
-)
-from sweeper.testing.store import Fault, Hook, Store
+from sweeper.testing import routing
+from sweeper.testing.faults import Fault, Hook
+from sweeper.testing.handler import HttpServer
+from sweeper.testing.paths import RecordedRequest
+from sweeper.testing.routing import GroupVersionNotServed
+from sweeper.testing.store import Store
 from sweeper.testing.tls import TlsMaterial, generate_tls
 
-_HANDSHAKE_TIMEOUT = 10.0
+# Re-exported: InProcessApi and older callers import them from here.
+__all__ = ["FakeApiServer", "GroupVersionNotServed", "RecordedRequest"]
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeApiServer, context: ssl.SSLContext | None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-        self.context = context
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """Serve one connection; with TLS, its handshake runs here, in the connection's own
-        thread, so a slow or failing client never holds up the accept loop."""
-        if self.context is None:
-            super().finish_request(request, client_address)
-            return
-        try:
-            request.settimeout(_HANDSHAKE_TIMEOUT)
-            secure = self.context.wrap_socket(request, server_side=True)
-            secure.settimeout(None)
-        except (OSError, ssl.SSLError):
-            return  # a client that does not trust the CA hangs up mid-handshake: normal here
-        try:
-            super().finish_request(secure, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                secure.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up (timeouts, dropped faults) are normal here: stay quiet."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body leave in two writes: without NODELAY, Nagle plus delayed ACKs
-        # add ~40 ms to every keep-alive request.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
-
-    def _handle(self) -> None:
-        fake = self.server.fake
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        fake._record(
-            RecordedRequest(
-                method=self.command,
-                path=split.path,
-                query=query,
-                body=body,
-                headers={k.lower(): v for k, v in self.headers.items()},
-            )
-        )
-        try:
-            for action in fake._store.take_hooks(self.command, split.path):
-                action(fake)
-            fault = fake._store.take_fault(self.command, split.path, split.query)
-            if fault is not None and self._apply(fault):
-                return
-            if (
-                fake.token is not None
-                and self.headers.get("Authorization") != f"Bearer {fake.token}"
-            ):
-                raise ApiError(401, "Unauthorized")
-            code, payload = fake._serve(self.command, split.path, query, body)
-        except GroupVersionNotServed:
-            # kube-apiserver's last handler for a group/version nobody serves: Go's plain
-            # http.NotFound, not a Status (clients must not mistake it for "object absent").
-            self._send(404, b"404 page not found\n", content_type="text/plain; charset=utf-8")
-            return
-        except ApiError as exc:
-            code, payload = exc.code, exc.status
-        except Exception:
-            code, payload = 500, status_body(500, traceback.format_exc())
-        self._send(code, payload)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _handle
-
-    def _apply(self, fault: Fault) -> bool:
-        """Play a fault; True when the request was answered (or dropped) by it."""
-        if fault.delay:
-            threading.Event().wait(fault.delay)
-        if fault.drop:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return True
-        if fault.status is not None:
-            message = f"injected fault: HTTP {fault.status}"
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            # A raw body goes out with the status when both are given (e.g. a proxy's 404).
-            payload = fault.body if fault.body is not None else status_body(fault.status, message)
-            self._send(fault.status, payload, headers)
-            return True
-        if fault.body is not None:
-            self._send(200, fault.body)
-            return True
-        return False
-
-    def _send(
-        self,
-        code: int,
-        payload: Any,
-        headers: dict[str, str] | None = None,
-        *,
-        content_type: str = "application/json",
-    ) -> None:
-        data = (
-            payload
-            if isinstance(payload, bytes)
-            else json.dumps(payload, separators=(",", ":")).encode()
-        )
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-
-_BUILTIN_GROUPS = frozenset(rt.group for rt in builtin_types(("v1", "v1beta1")))
-
-
-class GroupVersionNotServed(Exception):
-    """A path under an API group/version that nothing serves (answered in plain text)."""
 
 
 class FakeApiServer:
@@ -203,7 +57,7 @@ class FakeApiServer:
         self._tls: TlsMaterial | None = None
         self.requests: list[RecordedRequest] = []
         self._store = Store(vap_versions=self.vap_versions, clock=clock or _utcnow)
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---
@@ -215,7 +69,7 @@ class FakeApiServer:
         if self.tls:
             self._tls = generate_tls()
             context = self._tls.server_context()
-        self._httpd = _HTTPServer(self, context)
+        self._httpd = HttpServer(self, context)
         scheme = "https" if self.tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(
@@ -368,78 +222,13 @@ class FakeApiServer:
 
     # --- HTTP semantics ---
     def _serve(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, Any]:
-        info = parse_path(path)
-        if info is None:
-            raise ApiError(404, "the server could not find the requested resource")
-        if info.discovery:
-            if method != "GET":
-                raise ApiError(
-                    405, "the server does not allow this method on the requested resource"
-                )
-            try:
-                return 200, discovery.document(
-                    path,
-                    types=self._store.served_types(),
-                    vap_versions=self.vap_versions,
-                    server_address=self.url.partition("://")[2],
-                )
-            except discovery.NotServed:
-                raise GroupVersionNotServed from None
-        served = {(rt.group, rt.version) for rt in self._store.served_types()}
-        if (info.group or "", info.version or "") not in served:
-            raise GroupVersionNotServed
-        rt = self._store.resolve(info.group or "", info.version or "", info.resource or "")
-        if rt is None and (info.group or "") not in _BUILTIN_GROUPS:
-            # kube-apiserver's CRD handler hands an unknown custom resource to the same
-            # plain-text not-found handler, even while other CRDs keep the group served.
-            raise GroupVersionNotServed
-        if (
-            rt is None
-            or info.subresource is not None
-            or (info.namespace is not None and not rt.namespaced)
-        ):
-            raise ApiError(404, "the server could not find the requested resource")
-        if info.name is None and method == "GET":
-            return 200, self._store.list(rt, info.namespace, query)
-        if info.name is None and method == "POST":
-            dry_run = _dry_run(query.get("dryRun"), None, "CreateOptions")
-            return 201, self._store.create_from_request(
-                rt, info.namespace, _json(body), dry_run=dry_run
-            )
-        if info.name is not None and method == "GET":
-            return 200, self._store.read(rt, info.namespace, info.name)
-        if info.name is not None and method == "DELETE":
-            options = _json(body) if body.strip() else {}
-            if not isinstance(options, dict):
-                raise ApiError(400, "DeleteOptions must be a JSON object")
-            dry_run = _dry_run(query.get("dryRun"), options.get("dryRun"), "DeleteOptions")
-            return 200, self._store.delete_from_request(
-                rt, info.namespace, info.name, options, dry_run=dry_run
-            )
-        raise ApiError(405, "the server does not allow this method on the requested resource")
-
-
-def _dry_run(in_query: str | None, in_body: Any, options_kind: str) -> bool:
-    """Whether a write is a dry run: `dryRun=All` in the query (kubectl, client-go) or
-    `dryRun: ["All"]` in the options body; any other value is a 422 as kube-apiserver
-    validates it (only "All" exists)."""
-    values = ([in_query] if in_query else []) + (
-        list(in_body) if isinstance(in_body, list) else [in_body] if in_body else []
-    )
-    for value in values:
-        if value != "All":
-            raise ApiError(
-                422,
-                f'{options_kind}.meta.k8s.io "" is invalid: dryRun: '
-                f'Unsupported value: "{value}": supported values: "All"',
-                reason="Invalid",
-                details={"group": "meta.k8s.io", "kind": options_kind},
-            )
-    return bool(values)
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, f"invalid JSON body: {exc}") from exc
+        """Answer one request (the handler's and InProcessApi's entry point): see routing.serve."""
+        return routing.serve(
+            self._store,
+            method,
+            path=path,
+            query=query,
+            body=body,
+            vap_versions=self.vap_versions,
+            server_address=self.url.partition("://")[2],
+        )

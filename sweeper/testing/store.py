@@ -3,7 +3,9 @@
 Contract: one lock guards everything; stored objects are private copies that are never
 mutated after insertion (a write replaces the dict), so readers may serialise them after
 releasing the lock. Custom kinds are served only while their CRD is stored; deleting a
-CRD leaves its objects in place (no garbage collection, ever). Stdlib only.
+CRD leaves its objects in place (no garbage collection, ever). The sorted per-kind
+collections are in `collection`, the checks a write request passes before storage in
+`writes`. Stdlib only.
 """
 
 from __future__ import annotations
@@ -31,46 +33,11 @@ from sweeper.testing.api import (
     copy_json,
     crd_types,
     deleted_status,
-    parse_label_selector,
 )
+from sweeper.testing.collection import Collection, object_key
 from sweeper.testing.faults import Fault, Hook
-
-
-class Collection:
-    """The stored objects of one (group, kind), keyed by name (or `namespace/name`)."""
-
-    __slots__ = ("_names", "items")
-
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-        self._names: list[str] | None = None
-
-    def names(self) -> list[str]:
-        """Sorted keys, cached until a key is added out of order."""
-        if self._names is None:
-            self._names = sorted(self.items)
-        return self._names
-
-    def put(self, key: str, obj: dict[str, Any]) -> None:
-        """Store or overwrite one object."""
-        new = key not in self.items
-        self.items[key] = obj
-        if new and self._names is not None:
-            if not self._names or key > self._names[-1]:
-                self._names.append(key)
-            else:
-                self._names = None
-
-    def remove(self, key: str) -> None:
-        """Drop one object (KeyError if absent)."""
-        del self.items[key]
-        if self._names is not None:
-            del self._names[bisect_left(self._names, key)]
-
-
-def object_key(namespaced: bool, namespace: str | None, name: str) -> str:
-    """Storage key: the name, prefixed by `namespace/` for namespaced kinds."""
-    return f"{namespace or 'default'}/{name}" if namespaced else name
+from sweeper.testing.selectors import parse_label_selector
+from sweeper.testing.writes import already_exists, check_preconditions, prepare_create
 
 
 class Store:
@@ -122,6 +89,10 @@ class Store:
             return list(self._table().values())
 
     # --- writes (lock held) ---
+    def _timestamp(self) -> str:
+        """Now, as metadata.creationTimestamp spells it (RFC 3339, seconds, UTC)."""
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def _next_rv(self) -> str:
         self._rv += 1
         return str(self._rv)
@@ -162,7 +133,7 @@ class Store:
         if not meta.get("uid"):
             meta["uid"] = str(uuid.uuid4())
         if not meta.get("creationTimestamp"):
-            meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["creationTimestamp"] = self._timestamp()
         meta["resourceVersion"] = self._next_rv()
         coll.put(key, obj)
         self._changed(coll_key)
@@ -316,45 +287,8 @@ class Store:
         """POST of an object to a collection, in kube-apiserver's order: decode (400), fill
         the system fields (rest.BeforeCreate: uid and creationTimestamp always new), validate
         (422), then storage (a set resourceVersion is a plain 500, a taken name 409)."""
-        if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        meta = obj.setdefault("metadata", {})
-        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
-        if rt.namespaced:
-            if meta.get("namespace") not in (None, "", namespace):
-                raise ApiError(
-                    400,
-                    "the namespace of the provided object does not match "
-                    "the namespace sent on the request",
-                )
-            meta["namespace"] = namespace
-        else:
-            meta.pop("namespace", None)
-        if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for server_owned in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
-            meta.pop(server_owned, None)
-        if not meta.get("name"):
-            required = "Required value: name or generateName is required"
-            qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
-            raise ApiError(
-                422,
-                f'{qualified_kind} "" is invalid: metadata.name: {required}',
-                reason="Invalid",
-                details={
-                    "group": rt.group,
-                    "kind": rt.kind,
-                    "causes": [
-                        {
-                            "reason": "FieldValueRequired",
-                            "message": required,
-                            "field": "metadata.name",
-                        }
-                    ],
-                },
-            )
+        obj = prepare_create(rt, namespace, obj, timestamp=self._timestamp)
+        meta = obj["metadata"]
         with self.lock:
             coll = self._collections.get((rt.group, rt.kind))
             taken = (
@@ -368,12 +302,7 @@ class Store:
                     500, "resourceVersion should not be set on objects to be created", reason=""
                 )
             if taken:
-                raise ApiError(
-                    409,
-                    f'{rt.qualified} "{meta["name"]}" already exists',
-                    reason="AlreadyExists",
-                    details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
-                )
+                raise already_exists(rt, meta["name"])
             meta.pop("resourceVersion", None)
             if dry_run:
                 return obj
@@ -400,19 +329,7 @@ class Store:
             obj = coll.items.get(key) if coll else None
             if coll is None or obj is None:
                 raise rt.not_found(name)
-            meta = obj["metadata"]
-            for label, field_ in (("UID", "uid"), ("ResourceVersion", "resourceVersion")):
-                wanted = pre.get(field_)
-                if wanted is not None and wanted != meta.get(field_):
-                    raise ApiError(
-                        409,
-                        (
-                            f'Operation cannot be fulfilled on {rt.qualified} "{name}": '
-                            f"Precondition failed: {label} in precondition: {wanted}, "
-                            f"{label} in object meta: {meta.get(field_)}"
-                        ),
-                        details={"name": name, "group": rt.group, "kind": rt.plural},
-                    )
+            check_preconditions(rt, name, obj["metadata"], pre)
             if not dry_run:
                 coll.remove(key)
                 self._next_rv()

@@ -55,15 +55,33 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+_CA_NAME = _name("sweeper fake API server CA")
+
+
 def generate_tls(*, now: datetime | None = None) -> TlsMaterial:
     """A self-signed CA and a server certificate it signed, for 127.0.0.1 and localhost."""
     start = (now or datetime.now(UTC)) - _BACKDATE
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("sweeper fake API server CA")
-    ca_cert = (
+    ca_cert = _ca_certificate(ca_key, start=start)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _server_certificate(key.public_key(), ca_key=ca_key, start=start)
+    return TlsMaterial(
+        ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+def _ca_certificate(ca_key: ec.EllipticCurvePrivateKey, *, start: datetime) -> x509.Certificate:
+    """The self-signed CA: may sign certificates (path length 0), nothing else."""
+    return (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
+        .subject_name(_CA_NAME)
+        .issuer_name(_CA_NAME)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
@@ -88,12 +106,20 @@ def generate_tls(*, now: datetime | None = None) -> TlsMaterial:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
+
+
+def _server_certificate(
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    ca_key: ec.EllipticCurvePrivateKey,
+    start: datetime,
+) -> x509.Certificate:
+    """The server certificate the CA signs: TLS server auth for 127.0.0.1 and localhost."""
+    return (
         x509.CertificateBuilder()
         .subject_name(_name("fake-apiserver"))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
+        .issuer_name(_CA_NAME)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + _VALIDITY)
@@ -109,13 +135,4 @@ def generate_tls(*, now: datetime | None = None) -> TlsMaterial:
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
         )
         .sign(ca_key, hashes.SHA256())
-    )
-    return TlsMaterial(
-        ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
     )
