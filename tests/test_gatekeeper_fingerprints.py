@@ -6,14 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gatekeeper_shapes import (
-    CONSTRAINT,
-    POLICY,
-    UNOWNED,
-    stored,
-    with_value,
-    without,
-)
+from gatekeeper_shapes import CONSTRAINT, POLICY, UNOWNED, stored, with_value, without
 
 from sweeper import gatekeeper as gk
 from sweeper.testing import objects as o

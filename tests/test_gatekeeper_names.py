@@ -6,10 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gatekeeper_shapes import (
-    DNS_LABEL,
-    KIND,
-)
+from gatekeeper_shapes import DNS_LABEL, KIND
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -24,12 +24,7 @@ from helpers import NOW, sweep
 from notifying import DELETED, WEBHOOK
 
 from sweeper import __version__
-from sweeper.notices import (
-    SweepEnd,
-    cluster_read,
-    metric_samples,
-    redact,
-)
+from sweeper.notices import SweepEnd, cluster_read, metric_samples, redact
 from sweeper.summary import Summary
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster

@@ -4,10 +4,7 @@ as Gatekeeper would, dependents need a stored owner, and every call returns a fr
 from __future__ import annotations
 
 import pytest
-from gatekeeper_shapes import (
-    scoped,
-    stored,
-)
+from gatekeeper_shapes import scoped, stored
 
 from sweeper import gatekeeper as gk
 from sweeper.testing import objects as o

@@ -7,15 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from chart_deployments import (
-    AUDIT_ARGS,
-    IMAGE,
-    VAP,
-    VAPB,
-    chart,
-    container,
-    deployment,
-)
+from chart_deployments import AUDIT_ARGS, IMAGE, VAP, VAPB, chart, container, deployment
 
 from sweeper import observe as ob
 from sweeper.gatekeeper import GatekeeperDefaults

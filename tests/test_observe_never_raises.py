@@ -6,12 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chart_deployments import (
-    IMAGE,
-    VAP,
-    VAPB,
-    chart,
-)
+from chart_deployments import IMAGE, VAP, VAPB, chart
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

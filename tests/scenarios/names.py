@@ -3,11 +3,7 @@ constraint's new one, and names long enough to be truncated."""
 
 from __future__ import annotations
 
-from scenarios.building import (
-    Cluster,
-    Scenario,
-    ghost_constraint,
-)
+from scenarios.building import Cluster, Scenario, ghost_constraint
 from sweeper import gatekeeper as gk
 
 

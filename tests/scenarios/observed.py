@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.building import (
-    VAP_ONLY,
-    Cluster,
-    Scenario,
-)
+from scenarios.building import VAP_ONLY, Cluster, Scenario
 from sweeper import observe
 
 

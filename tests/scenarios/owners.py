@@ -6,13 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.building import (
-    AUDIT_ONLY,
-    Cluster,
-    Scenario,
-    ghost_constraint,
-    ghost_template,
-)
+from scenarios.building import AUDIT_ONLY, Cluster, Scenario, ghost_constraint, ghost_template
 from sweeper.testing import objects as make
 
 

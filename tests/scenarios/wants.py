@@ -4,12 +4,7 @@ annotation, and a template Gatekeeper rejects."""
 
 from __future__ import annotations
 
-from scenarios.building import (
-    AUDIT_ONLY,
-    VAP_ONLY,
-    Cluster,
-    Scenario,
-)
+from scenarios.building import AUDIT_ONLY, VAP_ONLY, Cluster, Scenario
 from sweeper import gatekeeper as gk
 from sweeper.gatekeeper import GatekeeperDefaults
 
