@@ -1,4 +1,5 @@
-"""End-of-sweep notices: Pushgateway metrics, Kubernetes Events, the webhook notification.
+"""End-of-sweep notices: Pushgateway metrics (Kubernetes Events and the webhook notification are
+in test_notices_events.py and test_notices_webhook.py).
 
 Each is best effort: whatever happens to it, the sweep deletes the same objects and exits
 with the same code, and the summary stays the last line.
@@ -18,25 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import responses
 from helpers import NOW, sweep
+from notifying import DELETED, WEBHOOK
 
 from sweeper import __version__
-from sweeper.notices import (
-    DEFAULT_EVENTS_NAMESPACE,
-    SweepEnd,
-    cluster_read,
-    events_namespace,
-    metric_samples,
-    redact,
-)
+from sweeper.notices import SweepEnd, cluster_read, metric_samples, redact
 from sweeper.summary import Summary
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
-DELETED = 6  # leftovers in the sample cluster
-WEBHOOK = "https://hooks.example.com/services/T000/B000/s3cr3tT0k3n"
 # What a sweep found in the cluster: pushed only when it read the whole cluster.
 FINDINGS = (
     "gatekeeper_sweeper_objects_listed",
@@ -316,166 +308,3 @@ def test_a_notice_that_breaks_never_costs_the_summary(
     run = sweep(kubeconfig, notify_url=WEBHOOK)
     assert run.exit_code == 0 and run.summary["deleted"] == DELETED
     assert [line["error"] for line in run.events("notify_failed")] == ["ValueError"]
-
-
-# --- Kubernetes Events ---------------------------------------------------------------------
-
-
-def test_events_one_per_deletion_in_the_sweeper_namespace(
-    server: FakeApiServer, kubeconfig: str
-) -> None:
-    seed_sample_cluster(server, now=NOW)
-    uids = {
-        o["metadata"]["name"]: o["metadata"]["uid"]
-        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
-        for o in server.objects(kind)
-    }
-    run = sweep(kubeconfig, events=True, events_namespace="ops")
-    assert run.exit_code == 0
-    events = server.objects("Event")
-    assert len(events) == DELETED
-    deleted = {line["object_name"]: line for line in run.events("deleted")}
-    for event in events:
-        involved = event["involvedObject"]
-        line = deleted[involved["name"]]
-        assert event["metadata"]["namespace"] == "ops"
-        assert (event["type"], event["reason"]) == ("Normal", "DanglingDeleted")
-        assert involved["kind"] == line["object_kind"]
-        assert involved["uid"] == uids[involved["name"]]
-        assert involved["apiVersion"] == "admissionregistration.k8s.io/v1"
-        # The API server only accepts an Event about a cluster-scoped object outside
-        # "default" when involvedObject.namespace names the Event's own namespace.
-        assert involved["namespace"] == "ops"
-        assert line["reason"] in event["message"] and line["owner_name"] in event["message"]
-        assert event["reportingComponent"] == event["source"]["component"] == "gatekeeper-sweeper"
-    posts = [r for r in server.requests if r.method == "POST"]
-    assert {r.path for r in posts} == {"/api/v1/namespaces/ops/events"}
-
-
-def test_failed_deletions_get_warning_events(server: FakeApiServer, kubeconfig: str) -> None:
-    seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", status=422, times=None)
-    run = sweep(kubeconfig, events=True, events_namespace="ops")
-    assert run.exit_code == 1
-    events = server.objects("Event")
-    assert {(e["type"], e["reason"]) for e in events} == {("Warning", "DanglingDeleteFailed")}
-    assert {e["involvedObject"]["name"] for e in events} == run.names("delete_failed")
-
-
-def test_no_events_in_a_dry_run_nor_without_the_flag(
-    server: FakeApiServer, kubeconfig: str
-) -> None:
-    seed_sample_cluster(server, now=NOW)
-    sweep(kubeconfig, events=True, dry_run=True)
-    assert {r.method for r in server.requests} == {"GET"}
-    sweep(kubeconfig)
-    assert not [r for r in server.requests if r.method == "POST"]
-
-
-def test_an_event_failure_is_logged_and_changes_nothing(
-    server: FakeApiServer, kubeconfig: str
-) -> None:
-    seed_sample_cluster(server, now=NOW)
-    server.inject(method="POST", path=".*/events$", status=403, times=None)
-    run = sweep(kubeconfig, events=True, events_namespace="ops")
-    assert run.exit_code == 0 and run.summary["deleted"] == DELETED
-    [line] = run.events("kube_events_failed")
-    assert (line["events_sent"], line["events_not_sent"]) == (0, DELETED)
-    assert "403" in line["error"]
-    assert len([r for r in server.requests if r.method == "POST"]) == 1  # stops at the first
-
-
-def test_events_namespace_option_then_pod_namespace_then_default(tmp_path: Path) -> None:
-    pod = tmp_path / "namespace"
-    assert events_namespace(None, str(pod)) == DEFAULT_EVENTS_NAMESPACE
-    pod.write_text("platform-ops\n")
-    assert events_namespace(None, str(pod)) == "platform-ops"
-    assert events_namespace("explicit", str(pod)) == "explicit"
-
-
-# --- the webhook notification --------------------------------------------------------------
-
-
-def no_line_mentions_the_secret(lines: list[dict]) -> None:
-    text = json.dumps(lines)
-    assert "s3cr3tT0k3n" not in text and "/services/" not in text
-
-
-@responses.activate
-def test_a_sweep_that_deleted_sends_one_message(server: FakeApiServer, kubeconfig: str) -> None:
-    seed_sample_cluster(server, now=NOW)
-    responses.add(responses.POST, WEBHOOK, body="ok")
-    run = sweep(kubeconfig, notify_url=WEBHOOK, cluster_name="prod")
-    assert run.exit_code == 0
-    [call] = responses.calls
-    text = json.loads(call.request.body)["text"]
-    assert "cluster prod" in text and "deleted 6, failed 0" in text
-    bullets = [line for line in text.splitlines() if line.startswith("• deleted ")]
-    assert len(bullets) == 5
-    assert {b.split("/", 1)[1].split(" ")[0] for b in bullets} <= run.names("deleted")
-    assert "… and 1 more" in text
-    no_line_mentions_the_secret(run.lines)
-
-
-@responses.activate
-def test_nothing_deleted_nothing_sent(server: FakeApiServer, kubeconfig: str) -> None:
-    seed_sample_cluster(server, now=NOW)
-    responses.add(responses.POST, WEBHOOK, body="ok")
-    sweep(kubeconfig, notify_url=WEBHOOK, dry_run=True)
-    sweep(kubeconfig, notify_url=WEBHOOK)  # deletes
-    sweep(kubeconfig, notify_url=WEBHOOK)  # nothing left
-    assert len(responses.calls) == 1
-
-
-@responses.activate
-def test_failed_deletions_are_notified_first(server: FakeApiServer, kubeconfig: str) -> None:
-    seed_sample_cluster(server, now=NOW)
-    server.inject(method="DELETE", path=".*/validatingadmissionpolicies/.*", status=422, times=None)
-    responses.add(responses.POST, WEBHOOK, body="ok")
-    run = sweep(kubeconfig, notify_url=WEBHOOK)
-    text = json.loads(responses.calls[0].request.body)["text"]
-    failed = run.names("delete_failed")
-    assert failed and f"failed {len(failed)}" in text
-    assert text.splitlines()[1].startswith("• FAILED")
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        {"status": 500},
-        {"body": requests.ConnectionError(f"Max retries exceeded with url: {WEBHOOK}")},
-        {"body": requests.Timeout("read timed out")},
-    ],
-)
-@responses.activate
-def test_a_failed_notification_is_logged_without_the_url(
-    server: FakeApiServer, kubeconfig: str, answer: dict
-) -> None:
-    seed_sample_cluster(server, now=NOW)
-    responses.add(responses.POST, WEBHOOK, **answer)
-    run = sweep(kubeconfig, notify_url=WEBHOOK)
-    assert run.exit_code == 0 and run.summary["deleted"] == DELETED
-    [line] = run.events("notify_failed")
-    assert "hooks.example.com" in line["error"]
-    no_line_mentions_the_secret(run.lines)
-
-
-def test_a_bad_notify_url_is_refused_without_echoing_it() -> None:
-    from click.testing import CliRunner
-
-    from sweeper.cli import cli
-
-    result = CliRunner().invoke(
-        cli,
-        ["sweep", "--dry-run"],
-        env={"SWEEPER_NOTIFY_URL": "hooks.example.com/services/s3cr3tT0k3n"},
-    )
-    assert result.exit_code == 2
-    assert "--notify-url must be an http:// or https:// URL" in result.output
-    assert "s3cr3tT0k3n" not in result.output
-
-
-def test_settings_never_show_the_notify_url() -> None:
-    from sweeper.settings import Notices, Settings
-
-    assert "s3cr3tT0k3n" not in repr(Settings(notices=Notices(notify_url=WEBHOOK)))

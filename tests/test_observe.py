@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from chart_deployments import AUDIT_ARGS, IMAGE, VAP, VAPB, chart, container, deployment
 
 from sweeper import observe as ob
 from sweeper.gatekeeper import GatekeeperDefaults
@@ -21,65 +19,6 @@ from sweeper.manager_args import (
     parse_version,
     version_default,
 )
-
-IMAGE = "openpolicyagent/gatekeeper:v3.20.1"
-VAP, VAPB = "--default-create-vap-for-templates", "--default-create-vap-binding-for-constraints"
-AUDIT_ARGS = [
-    "--audit-interval=60",
-    "--operation=generate",
-    "--operation=audit",
-    "--operation=status",
-    "--logtostderr",
-]
-WEBHOOK_ARGS = [
-    "--port=8443",
-    "--logtostderr",
-    "--operation=webhook",
-    "--operation=mutation-webhook",
-]
-
-
-def container(
-    args: list[str], *, name: str = "manager", image: str = IMAGE, command: list[str] | None = None
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": image,
-        "command": ["/manager"] if command is None else command,
-        "args": list(args),
-    }
-
-
-def deployment(
-    name: str,
-    *containers: dict[str, Any],
-    replicas: int | None = 1,
-    labels: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A Deployment shaped like the Helm chart's."""
-    labels = {"gatekeeper.sh/system": "yes", **(labels or {})}
-    spec: dict[str, Any] = {
-        "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": list(containers)}}
-    }
-    if replicas is not None:
-        spec["replicas"] = replicas
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
-        "spec": spec,
-    }
-
-
-def chart(*audit_extra: str, webhook_extra: tuple[str, ...] = (), image: str = IMAGE) -> list:
-    """The chart's defaults: generate runs in audit only (controllerManager disables it)."""
-    return [
-        deployment("gatekeeper-audit", container([*AUDIT_ARGS, *audit_extra], image=image)),
-        deployment(
-            "gatekeeper-controller-manager", container([*WEBHOOK_ARGS, *webhook_extra], image=image)
-        ),
-    ]
-
 
 # --- Go flag syntax ----------------------------------------------------------------------
 
@@ -351,84 +290,3 @@ def test_observe_imports_nothing_that_does_io() -> None:
         "sys.exit(sorted(bad) and 1 or 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-# --- fuzz: never raise -------------------------------------------------------------------
-
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True)
-    | st.text(max_size=12)
-    | st.sampled_from(["yes", "manager", "/manager", IMAGE, "--", "--operation", f"{VAP}=false"])
-)
-junk = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
-PATHS = [
-    ("metadata",),
-    ("metadata", "labels"),
-    ("metadata", "name"),
-    ("spec",),
-    ("spec", "replicas"),
-    ("spec", "template"),
-    ("spec", "template", "metadata"),
-    ("spec", "template", "spec"),
-    ("spec", "template", "spec", "containers"),
-    ("spec", "template", "spec", "containers", 0),
-    ("spec", "template", "spec", "containers", 0, "args"),
-    ("spec", "template", "spec", "containers", 0, "args", 1),
-    ("spec", "template", "spec", "containers", 0, "command"),
-    ("spec", "template", "spec", "containers", 0, "image"),
-    ("spec", "template", "spec", "containers", 0, "name"),
-]
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    path=st.sampled_from(PATHS),
-    value=junk,
-    args=st.lists(
-        st.sampled_from(
-            [
-                "--operation",
-                "generate",
-                "-operation=audit,generate",
-                f"{VAP}",
-                "--",
-                f"{VAPB}=0",
-                "x",
-                "-",
-                "--port",
-                "=",
-                "-=",
-                "--operation=status",
-            ]
-        ),
-        max_size=6,
-    ),
-)
-def test_observe_never_raises(path: tuple, value: Any, args: list[str]) -> None:
-    deployments = chart()
-    target = copy.deepcopy(deployments[0])
-    target["spec"]["template"]["spec"]["containers"][0]["args"] = [*args, "x", "y"]
-    node = target
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    found = ob.observe([target, deployments[1]])
-    assert found.observed or found.problem
-    config = ob.resolve(found)
-    assert isinstance(config.vap_default, bool) and isinstance(config.fields(), dict)
-
-
-@settings(max_examples=100, deadline=None)
-@given(value=junk)
-def test_observe_of_any_value_never_raises(value: Any) -> None:
-    assert isinstance(ob.observe(value), ob.Observation)
-    assert isinstance(ob.observe([value, value]), ob.Observation)
