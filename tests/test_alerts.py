@@ -33,7 +33,7 @@ DASHBOARD = ROOT / "docs" / "dashboard.json"
 def promtool() -> str:
     found = shutil.which("promtool")
     if found is None:
-        pytest.skip("promtool is not installed (Debian package prometheus; .ci/install-tools)")
+        pytest.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)")
     return found
 
 

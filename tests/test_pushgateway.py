@@ -1,8 +1,8 @@
 """Sweeps push to a real Prometheus Pushgateway (the Debian ``prometheus-pushgateway`` binary).
 
 The fixture starts it on 127.0.0.1 on a free port, without persistence, and stops it at
-teardown; the tests skip with the reason when the binary is absent (``.ci/install-tools``
-installs it). Each test runs ``sweeper sweep`` through the CLI against the fake API server
+teardown; the tests skip with the reason when the binary is absent (``.ci/run`` installs
+it). Each test runs ``sweeper sweep`` through the CLI against the fake API server
 and reads the gateway's ``/metrics`` back.
 """
 
@@ -134,7 +134,7 @@ def start_pushgateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
     if binary is None:
         pytest.skip(
             "prometheus-pushgateway is not installed (Debian package prometheus-pushgateway; "
-            ".ci/install-tools installs it)"
+            ".ci/run installs it)"
         )
     started: list[Gateway] = []
 
