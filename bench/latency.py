@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PY, Server, machine, pages, run_child, summary_of
+from harness import Server, machine, pages, run_child, summary_of, sweep_argv
 
 READ_BOUNDS = (1, 8)
 FLEET_CONCURRENCY = 4
@@ -123,21 +123,8 @@ def measure_fleet(
                 )
             )
         kubeconfig = os.pathsep.join(s.info["kubeconfig"] for s in servers)
-        base = [
-            PY,
-            "-m",
-            "sweeper",
-            "sweep",
-            "--kubeconfig",
-            kubeconfig,
-            "--dry-run",
-            "--min-age",
-            "0",
-            "--max-deletions",
-            "0",
-            "--max-deletion-percent",
-            "0",
-        ]
+        # The clusters' own sweeps and the fleet run with the same options.
+        base = sweep_argv(kubeconfig, "--dry-run")
         singles: list[list[float]] = []
         fleets: list[float] = []
         codes: set[int] = set()

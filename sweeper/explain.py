@@ -28,7 +28,6 @@ from sweeper.explanation import (
     Wish,
 )
 from sweeper.inventory import Inventory, ListKey, Presence, Source
-from sweeper.manager_args import version_text
 from sweeper.observe import GatekeeperConfig
 from sweeper.reasons import DELETE_REASONS, Reason
 from sweeper.records import AdmissionObject, ConstraintRecord, TemplateRecord
@@ -309,7 +308,7 @@ def _assumed(defaults: gk.GatekeeperDefaults, config: GatekeeperConfig | None) -
     return Assumed(
         create_vap=defaults.create_vap,
         create_vapb=defaults.create_vapb,
-        version=version_text(defaults.version),
+        version=defaults.version_text,
         scheme=defaults.binding_scheme,
         vap_source=config.vap_default_source if config is not None else None,
         vapb_source=config.vapb_default_source if config is not None else None,

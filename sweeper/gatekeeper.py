@@ -32,6 +32,7 @@ from sweeper.facts import TemplateFacts as TemplateFacts
 from sweeper.facts import parse_constraint as parse_constraint
 from sweeper.facts import parse_template as parse_template
 from sweeper.facts import short
+from sweeper.manager_args import version_text
 
 CONSTRAINTS_GROUP = "constraints.gatekeeper.sh"
 TEMPLATES_GROUP = "templates.gatekeeper.sh"
@@ -63,16 +64,15 @@ class GatekeeperDefaults:
     @property
     def version_text(self) -> str | None:
         """``v3.22.0``, or None when the version is unknown."""
-        return None if self.version is None else "v" + ".".join(map(str, self.version))
+        return version_text(self.version)
 
     @property
     def binding_scheme(self) -> str:
         """Human name of the scheme the running Gatekeeper uses, for verdict details."""
         if self.version is None:
             return "the new naming scheme (version unknown)"
-        version = "v" + ".".join(map(str, self.version))
         scheme = "legacy gatekeeper-<name>" if self.legacy_binding_names else "new"
-        return f"the {scheme} naming scheme (Gatekeeper {version})"
+        return f"the {scheme} naming scheme (Gatekeeper {self.version_text})"
 
 
 # --- names -----------------------------------------------------------------------------------

@@ -203,4 +203,5 @@ def version_default(version: Version | None) -> bool | None:
 
 
 def version_text(version: Version | None) -> str | None:
+    """``v3.22.0``, or None when the version is unknown."""
     return None if version is None else "v" + ".".join(map(str, version))

@@ -84,9 +84,9 @@ def _as_a_server_keeps_it(obj: dict[str, Any]) -> bool:
 
 def _read_path(key: str, objects: list[dict[str, Any]]) -> str:
     """A regular expression matching the path of the read named ``key``."""
-    source, _, kind = key.partition("/")
-    if source == Source.DISCOVERY.value.split("/")[0] and kind == "constraints":
+    if key == Source.DISCOVERY.value:  # a name with a "/" of its own
         return rf"^/apis/{re.escape(gk.CONSTRAINTS_GROUP)}/?$"
+    source, _, kind = key.partition("/")
     paths = {
         Source.BINDINGS: r"/validatingadmissionpolicybindings$",
         Source.POLICIES: r"/validatingadmissionpolicies$",
