@@ -55,9 +55,10 @@ def critical_path(shape: dict[str, Any], *, page_size: int = 500) -> int:
 
 def read_phase(kubeconfig: str, read_concurrency: int) -> dict[str, Any]:
     """Time one read phase in this process, as ``sweep.judge`` reads (without the plan)."""
-    from sweeper import cli, options
-    from sweeper.gather import discover_vap_version, gather
-    from sweeper.sweep import Runtime, _no_cyclic_gc, connect
+    from sweeper.cli import commands as cli
+    from sweeper.cli import options
+    from sweeper.cluster.gather import discover_vap_version, gather
+    from sweeper.runs.sweep import Runtime, _no_cyclic_gc, connect
 
     argv = ["--kubeconfig", kubeconfig, "--read-concurrency", str(read_concurrency)]
     settings = options.build_settings(cli.sweep.make_context("sweep", argv).params)

@@ -71,13 +71,14 @@ def probe(info: dict[str, Any]) -> dict[str, float]:
     import urllib3
     from kubernetes.client import ApiClient
 
-    from sweeper import cli, options
-    from sweeper.gather import discover_vap_version, gather
-    from sweeper.kube import KubeClient
-    from sweeper.kubeconfig import load_configuration
-    from sweeper.plan import plan
-    from sweeper.records import BINDING_KIND, admission_object
-    from sweeper.sweep import _no_cyclic_gc
+    from sweeper.cli import commands as cli
+    from sweeper.cli import options
+    from sweeper.cluster.gather import discover_vap_version, gather
+    from sweeper.cluster.kube import KubeClient
+    from sweeper.cluster.kubeconfig import load_configuration
+    from sweeper.core.plan import plan
+    from sweeper.core.records import BINDING_KIND, admission_object
+    from sweeper.runs.sweep import _no_cyclic_gc
 
     ctx = cli.sweep.make_context("sweep", ["--kubeconfig", info["kubeconfig"], "--min-age", "0"])
     settings = options.build_settings(ctx.params)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import FakeApiServer, RecordedRequest
 from sweeper.testing import objects as make
 

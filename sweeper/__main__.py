@@ -1,5 +1,5 @@
 """Entry point for ``python -m sweeper``."""
 
-from sweeper.cli import main
+from sweeper.cli.commands import main
 
 main()

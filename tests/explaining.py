@@ -11,10 +11,10 @@ from helpers import NOW
 from scenarios import corpus
 from test_scenarios import rules_for
 
-from sweeper.explain import Explanation, explain
-from sweeper.plan import plan
-from sweeper.reasons import Reason
-from sweeper.settings import Rules
+from sweeper.core.explain import Explanation, explain
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Reason
+from sweeper.core.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 

@@ -1,4 +1,4 @@
-"""Shared shapes for the tests of Gatekeeper's rules (sweeper.gatekeeper).
+"""Shared shapes for the tests of Gatekeeper's rules (sweeper.core.gatekeeper).
 
 Gatekeeper defaults, want values, copy-and-edit helpers for API objects, the hypothesis
 strategies for kinds and names, and the stored template/constraint/binding/policy the rule
@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 ON = gk.GatekeeperDefaults()

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sweeper import logschema
-from sweeper.report import Reporter
-from sweeper.settings import ClusterAccess, Guards, Notices, Observing, Rules, Settings
-from sweeper.sweep import Runtime, SweepResult, run_sweep
+from sweeper.core.settings import ClusterAccess, Guards, Notices, Observing, Rules, Settings
+from sweeper.output import logschema
+from sweeper.output.report import Reporter
+from sweeper.runs.sweep import Runtime, SweepResult, run_sweep
 
 # Objects are created at T0 by the server's clock; sweeps run an hour later.
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

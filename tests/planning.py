@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.plan import plan
-from sweeper.reasons import Action, Reason
-from sweeper.settings import Rules
+from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Action, Reason
+from sweeper.core.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 

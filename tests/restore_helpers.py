@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sweeper.manifests import clean_manifest
-from sweeper.restore import RestoreRequest, connect, run_restore
-from sweeper.restore_lines import Filters
-from sweeper.retry import Retrier, RetryPolicy
-from sweeper.settings import ClusterAccess
+from sweeper.cluster.retry import Retrier, RetryPolicy
+from sweeper.core.manifests import clean_manifest
+from sweeper.core.restore_lines import Filters
+from sweeper.core.settings import ClusterAccess
+from sweeper.runs.restore import RestoreRequest, connect, run_restore
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 

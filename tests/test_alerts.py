@@ -20,7 +20,7 @@ import pytest
 import yaml
 from rendering import FULL_VALUES, ROOT, one, render_chart
 
-from sweeper.notices import metric_samples
+from sweeper.output.notices import metric_samples
 
 RULES = ROOT / "cronjob" / "chart" / "files" / "prometheus-rules.yaml"
 COMPONENT = ROOT / "cronjob" / "components" / "prometheus-rule" / "prometheusrule.yaml"
@@ -104,11 +104,11 @@ def test_the_rules_read_only_metrics_the_sweeper_pushes() -> None:
 
 
 def _sample_metrics() -> list[tuple[str, str, dict[str, str], float]]:
-    """The gauges a finished sweep pushes (sweeper.notices), from a minimal summary."""
+    """The gauges a finished sweep pushes (sweeper.output.notices), from a minimal summary."""
     from datetime import UTC, datetime
 
-    from sweeper.notices import SweepEnd
-    from sweeper.summary import Summary
+    from sweeper.core.summary import Summary
+    from sweeper.output.notices import SweepEnd
 
     summary = Summary(exit_code=0, dry_run=False, duration_ms=1)
     end = SweepEnd(summary=summary, outcomes=(), finished=datetime.now(UTC), cluster=None)

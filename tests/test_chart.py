@@ -27,7 +27,9 @@ from rendering import (
     render_chart,
 )
 
-from sweeper import __version__, cli, options
+from sweeper import __version__
+from sweeper.cli import commands as cli
+from sweeper.cli import options
 
 OLDEST = "1.28.0"  # the oldest Kubernetes with ValidatingAdmissionPolicy
 # Options that make no sense in a pod: it uses its in-cluster service account.

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from helpers import NOW, run_main
 
-from sweeper import __version__, logschema
-from sweeper.cli import cli
+from sweeper import __version__
+from sweeper.cli.commands import cli
+from sweeper.output import logschema
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
@@ -179,8 +180,8 @@ def test_an_unknown_context_is_named_as_kubectl_names_it(kubeconfig: str) -> Non
 
 
 def test_request_timeout_takes_bare_seconds_as_kubectl_does(kubeconfig: str) -> None:
-    from sweeper.cli import sweep
-    from sweeper.options import build_settings
+    from sweeper.cli.commands import sweep
+    from sweeper.cli.options import build_settings
 
     ctx = sweep.make_context("sweep", ["--kubeconfig", kubeconfig, "--request-timeout", "7"])
     assert build_settings(ctx.params).access.request_timeout == 7.0

@@ -16,10 +16,11 @@ from explaining import RULES, SCENARIOS
 from helpers import NOW, T0, FakeTime, fake_runtime, settings_for, sweep
 from scenarios import Scenario
 
-from sweeper.cli import cli
-from sweeper.explain_cli import describe, explain_command, run_explain
-from sweeper.inventory import Inventory
-from sweeper.plan import plan
+from sweeper.cli.commands import cli
+from sweeper.cli.options import decision_settings
+from sweeper.core.inventory import Inventory
+from sweeper.core.plan import plan
+from sweeper.runs.explain import describe, explain_command, run_explain
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster
@@ -80,7 +81,9 @@ def test_explain_json_matches_a_dry_run_sweep_and_a_name_of_both_kinds(
     server.clear_requests()
     out, err = io.StringIO(), io.StringIO()
     options = _options(kubeconfig, output="json")
-    code = explain_command(names, options, runtime=fake_runtime(FakeTime()), out=out, err=err)
+    code = explain_command(
+        names, decision_settings(options), runtime=fake_runtime(FakeTime()), out=out, err=err
+    )
     assert (code, err.getvalue()) == (0, "")
     objects = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(objects) == len(names)
@@ -158,7 +161,11 @@ def test_an_object_undecided_by_a_failed_list_says_so_and_exits_4(
     out, err = io.StringIO(), io.StringIO()
     name = "gatekeeper-k8srequiredlabels-must-have-owner"
     code = explain_command(
-        [name], _options(kubeconfig), runtime=fake_runtime(FakeTime()), out=out, err=err
+        [name],
+        decision_settings(_options(kubeconfig)),
+        runtime=fake_runtime(FakeTime()),
+        out=out,
+        err=err,
     )
     assert code == 4
     found = "found: +unknown: the LIST of K8sRequiredLabels constraints is incomplete: .*503"

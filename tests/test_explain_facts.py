@@ -11,10 +11,10 @@ from datetime import timedelta
 from explaining import RULES, SCENARIOS, explained, gatekeeper, of
 from test_scenarios import rules_for
 
-from sweeper import observe
-from sweeper.explain_cli import text_lines
-from sweeper.reasons import Reason
-from sweeper.settings import compile_excludes
+from sweeper.core import observe
+from sweeper.core.reasons import Reason
+from sweeper.core.settings import compile_excludes
+from sweeper.runs.explain import text_lines
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 

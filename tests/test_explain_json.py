@@ -13,8 +13,8 @@ from typing import Any
 from explaining import RULES, SCENARIOS, explained, gatekeeper, of
 from test_scenarios import rules_for
 
-from sweeper import observe
-from sweeper.explain import Explanation
+from sweeper.core import observe
+from sweeper.core.explain import Explanation
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 

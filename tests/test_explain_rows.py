@@ -1,6 +1,6 @@
 """``sweeper explain`` names the decision-table row of every case: each corpus scenario and each
 failed read reaches the row whose verdict and reason columns it agrees with
-(gatekeeper-reference.md), and together they reach every row."""
+(docs/decisions.md), and together they reach every row."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from explaining import ALL, RULES, SCENARIOS, explained, gatekeeper, of
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 
-# --- the row of every row of the decision table (gatekeeper-reference.md) ----------------
+# --- the row of every row of the decision table (docs/decisions.md) ----------------
 
 CORPUS_ROWS = [
     ("users-gatekeeper-prefixed-objects", "gatekeeper-audit", "1", "ignore"),
@@ -95,7 +95,7 @@ def test_row2_covers_every_verdict_of_an_unowned_binding_but_undecided_and_6b() 
     assert rejected["gatekeeper-k8srequiredlabels-r"].decision.row == "6b"
 
 
-# What each row's verdict and reason column says (gatekeeper-reference.md); a held delete
+# What each row's verdict and reason column says (docs/decisions.md); a held delete
 # row is reported.
 ROW_REASONS = {
     "1": {"foreign"},

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from helpers import NOW, T0, FakeTime, fake_runtime, run_main, settings_for
 
-from sweeper import logschema
-from sweeper.fleet import (
+from sweeper.cluster.kubeconfig import ConfigError, fleet_contexts
+from sweeper.output import logschema
+from sweeper.runs.fleet import (
     ClusterOutcome,
     FleetError,
     check_fleet_options,
@@ -21,7 +22,6 @@ from sweeper.fleet import (
     run_fleet,
     worst_exit_code,
 )
-from sweeper.kubeconfig import ConfigError, fleet_contexts
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster

@@ -15,18 +15,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sweeper import gatekeeper as gk
-from sweeper import observe
-from sweeper.plan import plan
-from sweeper.reasons import DELETE_REASONS, Action
-from sweeper.records import (
+from sweeper.core import gatekeeper as gk
+from sweeper.core import observe
+from sweeper.core.plan import plan
+from sweeper.core.reasons import DELETE_REASONS, Action
+from sweeper.core.records import (
     BINDING_KIND,
     POLICY_KIND,
     admission_object,
     parse_timestamp,
     served_version,
 )
-from sweeper.settings import Rules
+from sweeper.core.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 
@@ -184,9 +184,9 @@ def test_junk_objects_of_every_kind_never_raise_or_get_deleted(items: list[dict]
 
 
 def test_timestamps_at_the_edges_never_crash_a_log_line_or_the_table() -> None:
-    from sweeper.records import parse_timestamp
-    from sweeper.report import rfc3339
-    from sweeper.table import age
+    from sweeper.core.records import parse_timestamp
+    from sweeper.output.report import rfc3339
+    from sweeper.output.table import age
 
     assert parse_timestamp("0001-01-01T00:00:00+01:00") is None  # not representable in UTC
     early = parse_timestamp("0001-01-01T00:00:00Z")

@@ -1,5 +1,5 @@
 """Gatekeeper's rules for constraints: parsing enforcement actions and scoped enforcement points,
-and whether Gatekeeper wants a generated binding for a constraint (sweeper.gatekeeper)."""
+and whether Gatekeeper wants a generated binding for a constraint (sweeper.core.gatekeeper)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gatekeeper_shapes import (
     without,
 )
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 # --- constraints ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Gatekeeper's fingerprints: recognising a generated binding or policy from its name and spec,
-including bindings whose new and legacy names collide (sweeper.gatekeeper)."""
+including bindings whose new and legacy names collide (sweeper.core.gatekeeper)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from gatekeeper_shapes import CONSTRAINT, POLICY, UNOWNED, stored, with_value, without
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 # --- fingerprints --------------------------------------------------------------------------

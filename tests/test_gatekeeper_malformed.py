@@ -1,6 +1,6 @@
 """Gatekeeper's rules never raise on malformed input: any JSON value at any path of a template,
 constraint, binding or policy parses to an answer, and fingerprints recover every generated
-binding (sweeper.gatekeeper, property-based)."""
+binding (sweeper.core.gatekeeper, property-based)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from gatekeeper_shapes import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 # --- never raise on malformed input ----------------------------------------------------------

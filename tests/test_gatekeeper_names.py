@@ -1,5 +1,5 @@
 """Gatekeeper's rules for names and ownership: binding and policy names (truncation vectors,
-legacy collisions, any text) and owner references (sweeper.gatekeeper)."""
+legacy collisions, any text) and owner references (sweeper.core.gatekeeper)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gatekeeper_shapes import DNS_LABEL, KIND
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 
 # --- names ---------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Gatekeeper's rules for ConstraintTemplates: parsing, ingestion rejections, whether Gatekeeper
-wants a generated policy, and the binding name each version uses (sweeper.gatekeeper)."""
+wants a generated policy, and the binding name each version uses (sweeper.core.gatekeeper)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from gatekeeper_shapes import (
     without,
 )
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 # --- templates -----------------------------------------------------------------------------

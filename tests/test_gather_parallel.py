@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from helpers import NOW, FakeTime, fake_runtime, settings_for, sweep
 
-from sweeper.gather import gather
-from sweeper.inventory import ListKey, Presence, Source
-from sweeper.kube import KubeClient
-from sweeper.sweep import connect
+from sweeper.cluster.gather import gather
+from sweeper.cluster.kube import KubeClient
+from sweeper.core.inventory import ListKey, Presence, Source
+from sweeper.runs.sweep import connect
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

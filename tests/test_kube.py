@@ -11,11 +11,11 @@ import pytest
 from helpers import FakeTime
 from kubernetes.client import ApiClient
 
-from sweeper.errors import ApiError, DeadlineExceeded, Interrupted
-from sweeper.kube import DeleteResult, KubeClient
-from sweeper.kubeconfig import ConfigError, load_configuration
-from sweeper.retry import RateLimiter, Retrier, RetryPolicy
-from sweeper.settings import ClusterAccess
+from sweeper.cluster.kube import DeleteResult, KubeClient
+from sweeper.cluster.kubeconfig import ConfigError, load_configuration
+from sweeper.cluster.retry import RateLimiter, Retrier, RetryPolicy
+from sweeper.core.errors import ApiError, DeadlineExceeded, Interrupted
+from sweeper.core.settings import ClusterAccess
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 

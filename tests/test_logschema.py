@@ -11,8 +11,8 @@ import pytest
 import yaml
 from helpers import NOW, sweep
 
-from sweeper import logschema
-from sweeper.reasons import Event
+from sweeper.core.reasons import Event
+from sweeper.output import logschema
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from sweeper import __version__, cli
-from sweeper.reasons import ExitCode
-from sweeper.settings import parse_duration
+from sweeper import __version__
+from sweeper.cli import commands as cli
+from sweeper.core.reasons import ExitCode
+from sweeper.core.settings import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 CRONJOB = ROOT / "cronjob" / "cronjob.yaml"

@@ -24,8 +24,8 @@ from helpers import NOW, sweep
 from notifying import DELETED, WEBHOOK
 
 from sweeper import __version__
-from sweeper.notices import SweepEnd, cluster_read, metric_samples, redact
-from sweeper.summary import Summary
+from sweeper.core.summary import Summary
+from sweeper.output.notices import SweepEnd, cluster_read, metric_samples, redact
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
@@ -298,7 +298,7 @@ def test_percent_encoded_pushgateway_credentials_are_sent_decoded(
 def test_a_notice_that_breaks_never_costs_the_summary(
     server: FakeApiServer, kubeconfig: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sweeper import notices
+    from sweeper.output import notices
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug in a notice")

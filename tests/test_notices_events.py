@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import NOW, sweep
 from notifying import DELETED
 
-from sweeper.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace
+from sweeper.output.notices import DEFAULT_EVENTS_NAMESPACE, events_namespace
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

@@ -85,7 +85,7 @@ def test_a_failed_notification_is_logged_without_the_url(
 def test_a_bad_notify_url_is_refused_without_echoing_it() -> None:
     from click.testing import CliRunner
 
-    from sweeper.cli import cli
+    from sweeper.cli.commands import cli
 
     result = CliRunner().invoke(
         cli,
@@ -98,6 +98,6 @@ def test_a_bad_notify_url_is_refused_without_echoing_it() -> None:
 
 
 def test_settings_never_show_the_notify_url() -> None:
-    from sweeper.settings import Notices, Settings
+    from sweeper.core.settings import Notices, Settings
 
     assert "s3cr3tT0k3n" not in repr(Settings(notices=Notices(notify_url=WEBHOOK)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from gatekeeper_shapes import scoped, stored
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import objects as o
 
 # --- builders ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Observing the running Gatekeeper from its Deployments (sweeper.observe, manager_args)."""
+"""Observing the running Gatekeeper from its Deployments (sweeper.core.observe, manager_args)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from chart_deployments import AUDIT_ARGS, IMAGE, VAP, VAPB, chart, container, deployment
 
-from sweeper import observe as ob
-from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.manager_args import (
+from sweeper.core import observe as ob
+from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.core.manager_args import (
     Unreadable,
     image_version,
     label_version,
@@ -285,8 +285,8 @@ def test_observation_off() -> None:
 
 def test_observe_imports_nothing_that_does_io() -> None:
     code = (
-        "import sys, sweeper.observe, sweeper.manager_args; "
-        "bad = {'sweeper.kube', 'urllib3', 'kubernetes', 'tenacity'} & set(sys.modules); "
+        "import sys, sweeper.core.observe, sweeper.core.manager_args; "
+        "bad = {'sweeper.cluster.kube', 'urllib3', 'kubernetes', 'tenacity'} & set(sys.modules); "
         "sys.exit(sorted(bad) and 1 or 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,5 +1,6 @@
-"""Observing Gatekeeper never raises (sweeper.observe, property-based): any value at any path of
-the chart's Deployments, and any value in place of the list, gives an observation or a problem."""
+"""Observing Gatekeeper never raises (sweeper.core.observe, property-based): any value at
+any path of the chart's Deployments, and any value in place of the list, gives an
+observation or a problem."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from chart_deployments import IMAGE, VAP, VAPB, chart
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sweeper import observe as ob
+from sweeper.core import observe as ob
 
 # --- fuzz: never raise -------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers import NOW, sweep
 
-from sweeper.settings import Observing
+from sweeper.core.settings import Observing
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster

@@ -1,4 +1,4 @@
-"""Table tests of the decision table (gatekeeper-reference.md), one scenario per row, and the
+"""Table tests of the decision table (docs/decisions.md), one scenario per row, and the
 holds applied after it."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from datetime import timedelta
 import pytest
 from planning import ALL, NOW, RULES, gatekeeper, judge, live
 
-from sweeper import gatekeeper as gk
-from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.plan import plan
-from sweeper.reasons import Action, Reason
-from sweeper.settings import Rules
+from sweeper.core import gatekeeper as gk
+from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Action, Reason
+from sweeper.core.settings import Rules
+from sweeper.core.verdicts import Hold
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
-from sweeper.verdicts import Hold
 
 
 def test_wanted_binding_and_policy_are_kept() -> None:

@@ -1,4 +1,4 @@
-"""The decision table on names (gatekeeper-reference.md): an owner's names decide before what it
+"""The decision table on names (docs/decisions.md): an owner's names decide before what it
 wants, every reading of an unowned binding's name counts, and an observed Gatekeeper version
 decides which of the legacy and new names is managed (rows 7, 7b, 2, 8-9)."""
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from planning import ALL, RULES, V3_22_0, gatekeeper, judge, live
 
-from sweeper import gatekeeper as gk
-from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.reasons import Action, Reason
-from sweeper.records import constraint_record
+from sweeper.core import gatekeeper as gk
+from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.core.reasons import Action, Reason
+from sweeper.core.records import constraint_record
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 

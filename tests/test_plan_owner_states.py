@@ -1,4 +1,4 @@
-"""The decision table on owners in odd states (gatekeeper-reference.md): owners stuck
+"""The decision table on owners in odd states (docs/decisions.md): owners stuck
 terminating (row 6), templates Gatekeeper rejects (row 6b), and wrongly typed fields that make
 an object undecided instead of raising."""
 
@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 from planning import ALL, NOW, RULES, gatekeeper, judge, live, terminating
 
-from sweeper.plan import plan
-from sweeper.reasons import Action, Reason
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Action, Reason
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from helpers import NOW, FakeTime, fake_runtime, settings_for
 
-from sweeper import logschema
-from sweeper.errors import ApiError
-from sweeper.progress import InFlight, Progress, Watchdog, cause
-from sweeper.report import Reporter
-from sweeper.sweep import run_sweep
+from sweeper.core.errors import ApiError
+from sweeper.output import logschema
+from sweeper.output.progress import InFlight, Progress, Watchdog, cause
+from sweeper.output.report import Reporter
+from sweeper.runs.sweep import run_sweep
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

@@ -16,12 +16,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sweeper import gatekeeper as gk
-from sweeper.gatekeeper import GatekeeperDefaults
-from sweeper.plan import plan
-from sweeper.reasons import DELETE_REASONS, Action
-from sweeper.records import BINDING_KIND
-from sweeper.settings import Rules
+from sweeper.core import gatekeeper as gk
+from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.core.plan import plan
+from sweeper.core.reasons import DELETE_REASONS, Action
+from sweeper.core.records import BINDING_KIND
+from sweeper.core.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 

@@ -23,7 +23,7 @@ from helpers import NOW
 from prometheus_client.parser import text_string_to_metric_families
 
 from sweeper import __version__
-from sweeper.cli import cli
+from sweeper.cli.commands import cli
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

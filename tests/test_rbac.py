@@ -15,13 +15,13 @@ import pytest
 import yaml
 from helpers import NOW, T0, sweep
 
-from sweeper import execute
-from sweeper import gatekeeper as gk
-from sweeper.settings import Observing
+from sweeper.core import gatekeeper as gk
+from sweeper.core.settings import Observing
+from sweeper.core.verdicts import Recheck
+from sweeper.runs import execute
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster
-from sweeper.verdicts import Recheck
 
 CLUSTER_ROLE = Path(__file__).resolve().parents[1] / "cronjob" / "clusterrole.yaml"
 CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
@@ -189,7 +189,7 @@ OBSERVER_ROLE = CLUSTER_ROLE.parent / "gatekeeper-observer-role.yaml"
 
 def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> None:
     """Observing Gatekeeper adds get/list on Deployments in its namespace, nothing else: the
-    sweep lists them there; ``get`` is the read pair architecture.md's RBAC note grants."""
+    sweep lists them there; ``get`` is the read pair docs/architecture.md's RBAC note grants."""
     role, binding = yaml.safe_load_all(OBSERVER_ROLE.read_text())
     server = sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"))
     observed = {

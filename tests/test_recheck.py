@@ -1,4 +1,4 @@
-"""The fresh look right before a DELETE (``sweeper.recheck``): anything back, wanting, or
+"""The fresh look right before a DELETE (``sweeper.core.recheck``): anything back, wanting, or
 unparseable keeps the object; a still-terminating owner counts as gone (decision table,
 last rule and row 6)."""
 
@@ -9,12 +9,12 @@ from dataclasses import replace
 
 from planning import ALL, NOW, RULES, V3_22_0, candidate, gatekeeper, live, terminating
 
-from sweeper.plan import plan
-from sweeper.reasons import Action, Reason
-from sweeper.recheck import recheck_binding_name, still_deletable
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Action, Reason
+from sweeper.core.recheck import recheck_binding_name, still_deletable
+from sweeper.core.verdicts import Recheck
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
-from sweeper.verdicts import Recheck
 
 
 def test_still_deletable_owner_back_keeps_the_binding() -> None:

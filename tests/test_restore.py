@@ -16,8 +16,8 @@ from restore_helpers import (
     write,
 )
 
-from sweeper.manifests import clean_manifest
-from sweeper.restore_lines import Filters
+from sweeper.core.manifests import clean_manifest
+from sweeper.core.restore_lines import Filters
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 

@@ -22,10 +22,10 @@ from restore_helpers import (
 )
 from scenarios import Scenario, corpus
 
-from sweeper.cli import cli
-from sweeper.manifests import clean_manifest
-from sweeper.reasons import Reason
-from sweeper.settings import Rules
+from sweeper.cli.commands import cli
+from sweeper.core.manifests import clean_manifest
+from sweeper.core.reasons import Reason
+from sweeper.core.settings import Rules
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 

@@ -18,9 +18,9 @@ from restore_helpers import (
     write,
 )
 
-from sweeper.restore import RestoreRequest, run_restore
-from sweeper.restore_lines import Filters
-from sweeper.settings import ClusterAccess
+from sweeper.core.restore_lines import Filters
+from sweeper.core.settings import ClusterAccess
+from sweeper.runs.restore import RestoreRequest, run_restore
 from sweeper.testing import FakeApiServer
 
 # --- failures -----------------------------------------------------------------------------------
@@ -132,9 +132,9 @@ def test_a_stop_signal_ends_the_restore_and_counts_what_was_not_attempted(
 ) -> None:
     import threading
 
-    from sweeper.kube import KubeClient
-    from sweeper.kubeconfig import load_configuration
-    from sweeper.retry import Retrier, RetryPolicy
+    from sweeper.cluster.kube import KubeClient
+    from sweeper.cluster.kubeconfig import load_configuration
+    from sweeper.cluster.retry import Retrier, RetryPolicy
 
     _, _, policy, binding = gatekeeper(server)
     log = write(tmp_path, deleted_line(policy), deleted_line(binding))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sweeper.manifests import clean_manifest
-from sweeper.restore_lines import (
+from sweeper.core.manifests import clean_manifest
+from sweeper.core.restore_lines import (
     BadInput,
     BadLine,
     Deletion,
@@ -334,8 +334,8 @@ def test_the_pure_module_loads_nothing_that_does_io() -> None:
     import sys
 
     code = (
-        "import sys, sweeper.restore_lines; "
-        "print(sorted(m for m in ('sweeper.kube', 'urllib3', 'tenacity', 'kubernetes') "
+        "import sys, sweeper.core.restore_lines; "
+        "print(sorted(m for m in ('sweeper.cluster.kube', 'urllib3', 'tenacity', 'kubernetes') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

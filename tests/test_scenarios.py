@@ -9,12 +9,12 @@ import pytest
 from helpers import T0, sweep
 from scenarios import Scenario, corpus
 
-from sweeper.plan import plan
-from sweeper.reasons import Action, Reason
-from sweeper.settings import Observing, Rules
+from sweeper.core.plan import plan
+from sweeper.core.reasons import Action, Reason
+from sweeper.core.settings import Observing, Rules
+from sweeper.core.verdicts import Verdict
 from sweeper.testing import FakeApiServer
 from sweeper.testing.snapshot import snapshot
-from sweeper.verdicts import Verdict
 
 SCENARIOS = corpus()
 VAP_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from helpers import NOW, sweep
 from sweeping import BINDING, POLICY, SAMPLE_LEFTOVERS, everything, names
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
 from sweeper.testing.sample import seed_sample_cluster
@@ -293,8 +293,8 @@ def test_no_rate_limit_wait_falls_between_a_recheck_and_its_delete(
 
     from helpers import FakeTime, fake_runtime, settings_for
 
-    from sweeper.report import Reporter
-    from sweeper.sweep import run_sweep
+    from sweeper.output.report import Reporter
+    from sweeper.runs.sweep import run_sweep
 
     seed_sample_cluster(server, now=NOW)
     fake = FakeTime()

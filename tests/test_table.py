@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 from helpers import NOW, FakeTime, fake_runtime, settings_for
 
-from sweeper.cli import cli
-from sweeper.report import Reporter
-from sweeper.sweep import run_sweep
-from sweeper.table import age, render_table
+from sweeper.cli.commands import cli
+from sweeper.output.report import Reporter
+from sweeper.output.table import age, render_table
+from sweeper.runs.sweep import run_sweep
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
 
@@ -148,7 +148,7 @@ def test_a_failed_sweep_paragraph_names_its_error(server: FakeApiServer, kubecon
 def test_the_table_says_what_it_assumed_about_gatekeeper(
     server: FakeApiServer, kubeconfig: str
 ) -> None:
-    from sweeper.settings import Observing
+    from sweeper.core.settings import Observing
     from sweeper.testing import objects as make
 
     seed_sample_cluster(server, now=NOW, gatekeeper=False)

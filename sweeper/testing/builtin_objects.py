@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 from sweeper.testing.gatekeeper_objects import (
     CONSTRAINT_API_VERSION,
     TEMPLATE_OWNER_API_VERSION,

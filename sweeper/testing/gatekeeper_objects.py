@@ -13,7 +13,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 
 ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
 # Gatekeeper's template controller sets owners from the v1beta1 ConstraintTemplate it reads.

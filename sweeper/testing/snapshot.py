@@ -15,13 +15,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sweeper import gatekeeper as gk
-from sweeper.gather import gather
-from sweeper.inventory import Inventory, ListKey, Source
-from sweeper.kube import KubeClient
-from sweeper.records import BINDING_KIND, POLICY_KIND
-from sweeper.retry import Retrier, RetryPolicy
-from sweeper.settings import ClusterAccess
+from sweeper.cluster.gather import gather
+from sweeper.cluster.kube import KubeClient
+from sweeper.cluster.retry import Retrier, RetryPolicy
+from sweeper.core import gatekeeper as gk
+from sweeper.core.inventory import Inventory, ListKey, Source
+from sweeper.core.records import BINDING_KIND, POLICY_KIND
+from sweeper.core.settings import ClusterAccess
 from sweeper.testing.api import AlreadyExistsError
 from sweeper.testing.inprocess import InProcessApi
 from sweeper.testing.server import FakeApiServer

@@ -96,7 +96,7 @@ def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
 
     from helpers import sweep
 
-    from sweeper import demo
+    from sweeper.cli import demo
 
     stop, out = threading.Event(), io.StringIO()
     kubeconfig = tmp_path / "demo.kubeconfig"

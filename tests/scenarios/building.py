@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeper import gatekeeper as gk
-from sweeper.gatekeeper import GatekeeperDefaults
+from sweeper.core import gatekeeper as gk
+from sweeper.core.gatekeeper import GatekeeperDefaults
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 

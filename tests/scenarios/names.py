@@ -4,7 +4,7 @@ constraint's new one, and names long enough to be truncated."""
 from __future__ import annotations
 
 from scenarios.building import Cluster, Scenario, ghost_constraint
-from sweeper import gatekeeper as gk
+from sweeper.core import gatekeeper as gk
 
 
 def same_name_two_kinds() -> Scenario:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scenarios.building import VAP_ONLY, Cluster, Scenario
-from sweeper import observe
+from sweeper.core import observe
 
 
 def observed_v3_22_0() -> Scenario:

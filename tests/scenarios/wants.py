@@ -5,8 +5,8 @@ annotation, and a template Gatekeeper rejects."""
 from __future__ import annotations
 
 from scenarios.building import AUDIT_ONLY, VAP_ONLY, Cluster, Scenario
-from sweeper import gatekeeper as gk
-from sweeper.gatekeeper import GatekeeperDefaults
+from sweeper.core import gatekeeper as gk
+from sweeper.core.gatekeeper import GatekeeperDefaults
 
 
 def enforcement_point_removed() -> Scenario:
