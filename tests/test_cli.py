@@ -150,7 +150,12 @@ def test_completion_offers_options_and_choices() -> None:
     }
     assert "--dry-run" in run_main(env=env).stdout
     env.update(COMP_WORDS="sweeper sweep -o ", COMP_CWORD="3")
-    assert run_main(env=env).stdout.split() == ["plain,json", "plain,table"]
+    assert run_main(env=env).stdout.split() == [
+        "plain,auto",
+        "plain,table",
+        "plain,json",
+        "plain,text",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ import click
 
 from sweeper import __version__
 from sweeper.cli.options import (
+    OUTPUT,
     REQUEST_TIMEOUT,
     connection_options,
     decision_options,
     fleet_options,
     option,
+    resolve_output,
     settings_or_usage_error,
     sweep_options,
 )
@@ -133,6 +135,7 @@ def version() -> None:
 )
 @option("--dry-run", is_flag=True, help="Send the creates with dryRun=All: nothing is stored.")
 @connection_options
+@OUTPUT
 def restore(files: tuple[str, ...], **options: Any) -> None:
     """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin).
 
@@ -141,6 +144,7 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
     """
     from sweeper.runs.restore import restore_command
 
+    options["output"] = resolve_output(options.get("output"))
     click.get_current_context().exit(restore_command(files, options))
 
 
