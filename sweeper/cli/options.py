@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sweeper.cli import completion
 from sweeper.core.settings import LOG_LEVELS, OUTPUT_CHOICES
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--context",
                 multiple=True,
                 callback=_contexts,
+                shell_complete=completion.contexts,
                 help="Kubeconfig context to use; sweep takes it several times (fleet mode).",
             ),
             option(
@@ -154,6 +156,7 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--reasons",
             default="default",
             show_default="all but orphaned-unowned",
+            shell_complete=completion.reasons,
             help="Comma-separated reasons to act on, or 'all' (every one but orphaned-unowned, "
             "which only --include-unowned adds). Other candidates are only reported.",
         ),
