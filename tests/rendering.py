@@ -25,7 +25,11 @@ Manifest = dict[str, Any]
 FULL_VALUES: dict[str, Any] = {
     "oneshot": {"enabled": True},
     "events": {"enabled": True, "namespace": "gatekeeper-sweeper"},
-    "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
+    "prometheusRule": {
+        "enabled": True,
+        "labels": {"release": "prometheus"},
+        "runbookUrl": "https://wiki.example.com/runbooks/gatekeeper-sweeper",
+    },
     "notify": {"existingSecret": "gatekeeper-sweeper-notify"},
     "gatekeeper": {"observe": True, "namespace": "opa-system"},
     "networkPolicy": {
@@ -43,6 +47,7 @@ FULL_VALUES: dict[str, Any] = {
                 }
             ]
         },
+        "webhook": {"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}]},
     },
     "sweeper": {
         "requestTimeout": "20s",

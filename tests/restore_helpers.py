@@ -45,6 +45,7 @@ SUMMARY = {
     "dry_run": bool,
     "selected": int,
     "restored": int,
+    "would_restore": int,
     "exists": int,
     "failed": int,
     "owner_references_dropped_count": int,
@@ -57,7 +58,8 @@ def check_line(line: dict[str, Any]) -> None:
     """A restore line has exactly the documented fields, with their types."""
     required = {**COMMON, **(SUMMARY if line["event"] == "restore_summary" else PER_OBJECT)}
     optional = {"error": str} if line["event"] == "restore_summary" else OPTIONAL
-    assert line["event"] in {"restored", "exists", "restore_failed", "restore_summary"}
+    events = {"restored", "would_restore", "exists", "restore_failed", "restore_summary"}
+    assert line["event"] in events
     assert required.keys() <= line.keys() <= required.keys() | optional.keys(), line
     for key, value in line.items():
         assert isinstance(value, {**required, **optional}[key]), (key, value)

@@ -54,8 +54,19 @@ def test_the_rule_groups_ship_the_same_everywhere() -> None:
     component = yaml.safe_load(COMPONENT.read_text())
     assert component["kind"] == "PrometheusRule"
     assert component["spec"]["groups"] == groups()
+    assert (
+        one(render_chart({"prometheusRule": {"enabled": True}}), "PrometheusRule")["spec"]["groups"]
+        == groups()
+    )
+    # prometheusRule.runbookUrl replaces the placeholder base of every runbook link, anchors kept.
+    placeholder = "https://github.com/example/gatekeeper-sweeper/blob/main/docs/runbook.md"
+    wanted = FULL_VALUES["prometheusRule"]["runbookUrl"]
     chart_rule = one(render_chart(FULL_VALUES), "PrometheusRule")
-    assert chart_rule["spec"]["groups"] == groups()
+    chart_alerts = [rule for group in chart_rule["spec"]["groups"] for rule in group["rules"]]
+    assert [rule["annotations"]["runbook_url"] for rule in chart_alerts] == [
+        rule["annotations"]["runbook_url"].replace(placeholder, wanted) for rule in alerts()
+    ]
+    assert all(rule["annotations"]["runbook_url"].startswith(wanted + "#") for rule in chart_alerts)
 
 
 def test_promtool_checks_the_rule_files(tmp_path: Path) -> None:

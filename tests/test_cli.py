@@ -150,7 +150,12 @@ def test_completion_offers_options_and_choices() -> None:
     }
     assert "--dry-run" in run_main(env=env).stdout
     env.update(COMP_WORDS="sweeper sweep -o ", COMP_CWORD="3")
-    assert run_main(env=env).stdout.split() == ["plain,json", "plain,table"]
+    assert run_main(env=env).stdout.split() == [
+        "plain,auto",
+        "plain,table",
+        "plain,json",
+        "plain,text",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -239,6 +244,6 @@ def test_demo_serve_serves_until_interrupted(tmp_path) -> None:
         demo.kill()
 
 
-def test_demo_serve_needs_a_kubeconfig_path() -> None:
-    done = run_main("demo", "--serve")
-    assert done.returncode == 2 and "--serve and --kubeconfig-out go together" in done.stderr
+def test_demo_kubeconfig_out_needs_serve() -> None:
+    done = run_main("demo", "--kubeconfig-out", "x.kubeconfig")
+    assert done.returncode == 2 and "--kubeconfig-out goes with --serve" in done.stderr

@@ -41,6 +41,8 @@ def test_explain_text_unknown_name_and_only_gets(server: FakeApiServer, kubeconf
     server.clear_requests()
     result = invoke(
         "explain",
+        "-o",
+        "text",
         "--kubeconfig",
         kubeconfig,
         "gatekeeper-k8srequiredlabels-must-have-team",

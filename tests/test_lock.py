@@ -111,7 +111,9 @@ def test_the_image_version_cannot_drift() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.count(f"ARG VERSION={sweeper.__version__}\n") == 2  # both stages
     # The builder stage refuses to build when the argument and the package disagree.
-    assert 'test "$(/opt/venv/bin/sweeper version)" = "sweeper ${VERSION}"' in dockerfile
+    assert 'test "$(PYTHONPATH=/opt/app python -m sweeper version)" = "sweeper ${VERSION}"' in (
+        dockerfile
+    )
     for label in ("version", "revision", "created"):
         assert f'org.opencontainers.image.{label}="${{' in dockerfile
     assert "ARG REVISION" in dockerfile and "ARG CREATED" in dockerfile
@@ -130,3 +132,44 @@ def test_parse_lock_reads_what_pip_compile_writes() -> None:
     assert pins["foo-bar"].via == {"baz", PYPROJECT}
     assert pins["baz"].version == Version("2.0")
     assert pins["foo-bar"].hashes == ("a" * 64,)
+
+
+BUILD_LOCK = ROOT / "requirements-build.lock"
+
+
+def test_the_build_backend_is_pinned_with_hashes_within_build_system() -> None:
+    """setuptools builds the wheel: pinned and hashed like the runtime, inside pyproject's
+    [build-system] requires (``.ci/lock`` writes requirements-build.lock from it)."""
+    pins = parse_lock(
+        BUILD_LOCK.read_text().replace(
+            "# The following packages are considered to be unsafe in a requirements file:\n", ""
+        )
+    )
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert {canonicalize_name(Requirement(r).name) for r in requires} == pins.keys()
+    for text in requires:
+        requirement = Requirement(text)
+        pin = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(pin.version), (pin, requirement)
+        assert len(pin.hashes) >= 1
+
+
+def test_the_image_builds_with_the_locked_backend_and_runs_without_pip() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    builder, runtime = dockerfile.split("\nFROM ${RUNTIME_IMAGE}\n")
+    assert re.search(
+        r"pip install .*--require-hashes --no-deps -r requirements-build\.lock", builder
+    )
+    # The wheel is built by that setuptools, not by one pip would fetch into an isolated env.
+    assert re.search(r"pip wheel .*--no-deps --no-build-isolation", builder)
+    assert "!requirements-build.lock" in (ROOT / ".dockerignore").read_text().splitlines()
+    # The runtime stage only copies the installed packages onto a distroless base: it runs
+    # nothing (no RUN: distroless has no shell), so no pip, setuptools or apt can be in it.
+    assert "ARG RUNTIME_IMAGE=gcr.io/distroless/python3-debian12:" in dockerfile
+    assert not re.search(r"^RUN ", runtime, flags=re.M)
+    assert re.findall(r"^COPY .*", runtime, flags=re.M) == ["COPY --from=builder /opt/app /opt/app"]
+    # The build backend's venv never reaches it, and the packages' directory holds no pip.
+    assert "/opt/build" not in runtime
+    assert "--target /opt/app" in builder
+    runtime_pins = parse_lock(LOCK.read_text())
+    assert not {"pip", "setuptools", "wheel"} & runtime_pins.keys()

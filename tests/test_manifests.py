@@ -145,10 +145,13 @@ def test_dockerfile_runs_the_sweep_as_non_root_with_this_version() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     assert f"ARG VERSION={__version__}" in lines
     assert f"USER {NONROOT}:{NONROOT}" in lines
-    assert 'ENTRYPOINT ["sweeper"]' in lines
+    assert 'ENTRYPOINT ["/usr/bin/python3.11", "-m", "sweeper"]' in lines
     assert 'CMD ["sweep"]' in lines
-    bases = {line.split()[1] for line in lines if line.startswith("FROM ")}
-    assert bases == {"${PYTHON_IMAGE}"}  # one base for both stages: the venv needs it
+    bases = [line.split()[1] for line in lines if line.startswith("FROM ")]
+    assert bases == ["${PYTHON_IMAGE}", "${RUNTIME_IMAGE}"]
+    # The packages built by one run on the other's interpreter: both Debian 12, Python 3.11.
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in lines
+    assert "ARG RUNTIME_IMAGE=gcr.io/distroless/python3-debian12:nonroot" in lines
 
 
 def test_base_puts_everything_in_its_namespace_but_the_observer_role() -> None:

@@ -188,8 +188,8 @@ OBSERVER_ROLE = CLUSTER_ROLE.parent / "gatekeeper-observer-role.yaml"
 
 
 def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> None:
-    """Observing Gatekeeper adds get/list on Deployments in its namespace, nothing else: the
-    sweep lists them there; ``get`` is the read pair docs/architecture.md's RBAC note grants."""
+    """Observing Gatekeeper adds list on Deployments in its namespace, nothing else: the
+    sweep lists them there and never GETs one, so the Role grants exactly that verb."""
     role, binding = yaml.safe_load_all(OBSERVER_ROLE.read_text())
     server = sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"))
     observed = {
@@ -200,7 +200,7 @@ def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> Non
     assert observed == {("list", "apps", "deployments", "gatekeeper-system")}
     assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-system"
     assert role["rules"] == [
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}
     ]
     assert binding["metadata"]["namespace"] == "gatekeeper-system"
     assert binding["roleRef"] == {

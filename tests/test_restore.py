@@ -99,8 +99,13 @@ def test_dry_run_sends_dry_run_all_and_creates_nothing(
     assert run.code == 0
     assert stored(server, policy) is None and stored(server, binding) is None
     assert [r.query for r in posts(server)] == [{"dryRun": "All"}] * 2
-    assert [(line["event"], line["dry_run"]) for line in run.lines[:2]] == [("restored", True)] * 2
+    # A dry run never says "restored": nothing was stored.
+    assert [(line["event"], line["dry_run"]) for line in run.lines[:2]] == [
+        ("would_restore", True)
+    ] * 2
+    assert all(line["msg"].startswith("would be restored") for line in run.lines[:2])
     assert run.summary["dry_run"] is True
+    assert (run.summary["restored"], run.summary["would_restore"]) == (0, 2)
     assert not any("object_uid" in line for line in run.lines)  # nothing was created
 
 

@@ -179,6 +179,35 @@ def test_cli_dry_run_and_name_filter_from_the_environment(
     assert stored(server, binding) is None
 
 
+@pytest.mark.parametrize("how", [["-o", "table"], ["--output=text"], "SWEEPER_OUTPUT"])
+def test_cli_table_output_for_people(
+    server: FakeApiServer, kubeconfig: str, tmp_path: Path, how: Any
+) -> None:
+    """-o table (or text, or SWEEPER_OUTPUT=table) prints aligned lines and a paragraph; a
+    dry run says "would restore", never "restored"."""
+    _, _, policy, binding = gatekeeper(server)
+    log = write(tmp_path, deleted_line(policy), deleted_line(binding))
+    delete(server, policy, binding)
+    args = how if isinstance(how, list) else []
+    env = {"SWEEPER_KUBECONFIG": kubeconfig}
+    if not isinstance(how, list):
+        env[how] = "table"
+    result = CliRunner().invoke(
+        cli, ["restore", "--dry-run", log, *args], catch_exceptions=False, env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    first, second, paragraph = result.stdout.splitlines()
+    assert first.split() == ["would", "restore", f"vap/{policy['metadata']['name']}"]
+    assert second.split() == ["would", "restore", f"vapb/{binding['metadata']['name']}"]
+    assert " restored" not in result.stdout.replace("would be restored", "")
+    assert paragraph.startswith("Dry run of the restore (nothing stored) finished in ")
+    assert paragraph.endswith(
+        "2 selected, 2 would be restored, 0 already existed (left alone), 0 failed. "
+        "Exit code 0 (clean)."
+    )
+    assert stored(server, binding) is None
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

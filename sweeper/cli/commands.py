@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sweeper import __version__
+from sweeper.cli import completion
 from sweeper.cli.options import (
+    OUTPUT,
     REQUEST_TIMEOUT,
     connection_options,
     decision_options,
     fleet_options,
     option,
+    resolve_output,
     settings_or_usage_error,
     sweep_options,
 )
@@ -33,11 +36,17 @@ if TYPE_CHECKING:
     from sweeper.core.settings import Settings
 
 
+# Every command answers --version too: `sweeper sweep --version` is what people type.
+VERSION_OPTION = click.version_option(
+    __version__, "--version", prog_name="sweeper", message="%(prog)s %(version)s"
+)
+
+
 @click.group(
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, "--version", prog_name="sweeper", message="%(prog)s %(version)s")
+@VERSION_OPTION
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Delete the ValidatingAdmissionPolicies and bindings Gatekeeper generated and left behind.
@@ -53,6 +62,7 @@ def cli(ctx: click.Context) -> None:
 @connection_options
 @sweep_options
 @fleet_options
+@VERSION_OPTION
 def sweep(**options: Any) -> None:
     """Find and delete dangling Gatekeeper-generated VAPs and VAPBs.
 
@@ -79,20 +89,23 @@ def sweep(**options: Any) -> None:
     type=click.Path(dir_okay=False, writable=True),
     default=None,
     metavar="PATH",
-    help="With --serve: where to write the sample cluster's kubeconfig.",
+    help="With --serve: where to write the sample cluster's kubeconfig "
+    "(default: demo.kubeconfig in the current directory).",
 )
+@VERSION_OPTION
 def demo(serve: bool, kubeconfig_out: str | None, **options: Any) -> None:
     """Sweep a built-in sample cluster served on 127.0.0.1 (no cluster needed)."""
     import tempfile
     from pathlib import Path
 
+    from sweeper.cli.demo import DEFAULT_KUBECONFIG
     from sweeper.testing import FakeApiServer
     from sweeper.testing.sample import seed_sample_cluster
 
-    if serve or kubeconfig_out:
-        if not (serve and kubeconfig_out):
-            raise click.UsageError("--serve and --kubeconfig-out go together")
-        click.get_current_context().exit(_serve_demo(Path(kubeconfig_out)))
+    if kubeconfig_out and not serve:
+        raise click.UsageError("--kubeconfig-out goes with --serve")
+    if serve:
+        click.get_current_context().exit(_serve_demo(Path(kubeconfig_out or DEFAULT_KUBECONFIG)))
     with FakeApiServer() as server, tempfile.TemporaryDirectory() as tmp:
         seed_sample_cluster(server)
         options.update(
@@ -105,6 +118,7 @@ def demo(serve: bool, kubeconfig_out: str | None, **options: Any) -> None:
 
 
 @cli.command()
+@VERSION_OPTION
 def version() -> None:
     """Print the version."""
     click.echo(f"sweeper {__version__}")
@@ -133,6 +147,8 @@ def version() -> None:
 )
 @option("--dry-run", is_flag=True, help="Send the creates with dryRun=All: nothing is stored.")
 @connection_options
+@OUTPUT
+@VERSION_OPTION
 def restore(files: tuple[str, ...], **options: Any) -> None:
     """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin).
 
@@ -141,13 +157,21 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
     """
     from sweeper.runs.restore import restore_command
 
+    options["output"] = resolve_output(options.get("output"))
     click.get_current_context().exit(restore_command(files, options))
 
 
 @decision_options
 @cli.command()
-@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.argument(
+    "names",
+    nargs=-1,
+    required=True,
+    metavar="NAME...",
+    shell_complete=completion.object_names,
+)
 @connection_options
+@VERSION_OPTION
 def explain(names: tuple[str, ...], **options: Any) -> None:
     """Why a sweep would (not) delete these VAPs and VAPBs now: the facts, the row, the verdict.
 

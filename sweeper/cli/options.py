@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sweeper.core.settings import LOG_LEVELS, OUTPUTS
+from sweeper.cli import completion
+from sweeper.core.settings import LOG_LEVELS, OUTPUT_CHOICES
 
 if TYPE_CHECKING:
     from sweeper.core.settings import Rules, Settings
@@ -71,10 +72,29 @@ REQUEST_TIMEOUT = option(
 OUTPUT = option(
     "-o",
     "--output",
-    type=click.Choice(OUTPUTS),
-    default="json",
-    help="JSON log lines, or an aligned table of verdicts and a summary for people.",
+    type=click.Choice(OUTPUT_CHOICES),
+    default="auto",
+    help="table: aligned lines for people; json: one JSON object per line; auto: the table "
+    "on a terminal, JSON otherwise (a pipe, a pod's log); text = table. The same for every "
+    "command.",
 )
+
+
+def resolve_output(requested: str | None, stream: Any = None) -> str:
+    """``json`` or ``table`` for an ``-o`` value: ``auto`` asks whether ``stream`` (stdout)
+    is a terminal, so a person sees the table and a pipe or a log collector JSON lines."""
+    import sys
+
+    choice = requested or "auto"
+    if choice == "text":
+        return "table"
+    if choice != "auto":
+        return choice
+    stream = sys.stdout if stream is None else stream
+    try:
+        return "table" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream: not a terminal
+        return "json"
 
 
 def _contexts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
@@ -102,6 +122,7 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--context",
                 multiple=True,
                 callback=_contexts,
+                shell_complete=completion.contexts,
                 help="Kubeconfig context to use; sweep takes it several times (fleet mode).",
             ),
             option(
@@ -135,7 +156,9 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--reasons",
             default="default",
             show_default="all but orphaned-unowned",
-            help="Comma-separated reasons to act on, or 'all'. Other candidates are only reported.",
+            shell_complete=completion.reasons,
+            help="Comma-separated reasons to act on, or 'all' (every one but orphaned-unowned, "
+            "which only --include-unowned adds). Other candidates are only reported.",
         ),
         option(
             "--include-unowned",
@@ -300,7 +323,8 @@ def build_settings(options: dict[str, Any]) -> Settings:
         ),
         dry_run=options["dry_run"],
         log_level=options["log_level"],
-        output=options.get("output") or "json",
+        output=resolve_output(options.get("output")),
+        output_requested=options.get("output") or "auto",
         cluster_name=options["cluster_name"],
     )
 
@@ -308,14 +332,9 @@ def build_settings(options: dict[str, Any]) -> Settings:
 def _rules(options: dict[str, Any]) -> Rules:
     """What counts as dangling, from the decision options."""
     from sweeper.core.observe import resolve
-    from sweeper.core.reasons import DEFAULT_REASONS, Reason
     from sweeper.core.settings import Rules, compile_excludes, parse_reasons
 
-    reasons = (
-        DEFAULT_REASONS if options["reasons"] == "default" else parse_reasons(options["reasons"])
-    )
-    if options["include_unowned"]:
-        reasons = reasons | {Reason.ORPHANED_UNOWNED}
+    reasons = parse_reasons(options["reasons"], include_unowned=bool(options["include_unowned"]))
     return Rules(
         # Until Gatekeeper is observed: the options, else today's Gatekeeper defaults.
         gatekeeper=resolve(
@@ -353,14 +372,6 @@ DECISION_OPTIONS = (
     "gatekeeper_vapb_default",
     "timeout",
 )
-# explain prints for people by default; ``table`` (a sweep's SWEEPER_OUTPUT) means the same.
-EXPLAIN_OUTPUT = option(
-    "-o",
-    "--output",
-    type=click.Choice(("text", "table", "json")),
-    default="text",
-    help="Aligned lines for people, or one JSON object per object.",
-)
 
 
 def _sweep_params() -> dict[str | None, click.Parameter]:
@@ -370,13 +381,13 @@ def _sweep_params() -> dict[str | None, click.Parameter]:
 
 def decision_options(command: click.Command) -> click.Command:
     """Give ``command`` the ``DECISION_OPTIONS`` exactly as ``sweep`` declares them, and
-    ``EXPLAIN_OUTPUT``.
+    ``OUTPUT``.
 
     Applied above ``@cli.command()``: it takes the command built there.
     """
     params = _sweep_params()
     command.params.extend(params[name] for name in DECISION_OPTIONS)
-    return EXPLAIN_OUTPUT(command)
+    return OUTPUT(command)
 
 
 def decision_settings(options: dict[str, Any]) -> Settings:
@@ -387,5 +398,4 @@ def decision_settings(options: dict[str, Any]) -> Settings:
     defaults = {
         name: param.process_value(ctx, param.get_default(ctx)) for name, param in params.items()
     }
-    output = "json" if options.get("output") == "json" else "table"
-    return settings_or_usage_error({**defaults, **options, "output": output, "dry_run": True})
+    return settings_or_usage_error({**defaults, **options, "dry_run": True})

@@ -96,6 +96,20 @@ def _contexts(files: str) -> tuple[list[str], str | None]:
     return names, current
 
 
+def _choices(names: list[str], limit: int = 20) -> str:
+    """``: its contexts are a, b`` for an error message (the first ``limit`` of them)."""
+    if not names:
+        return ": it has no context"
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"; its contexts: {', '.join(names[:limit])}{more}"
+
+
+def kubeconfig_contexts(named: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The context names of the kubeconfig ``--kubeconfig`` names, else ``$KUBECONFIG``'s
+    files, else ``~/.kube/config`` (for shell completion); ``ConfigError`` when unreadable."""
+    return _contexts(_kubeconfig_files(named, os.environ if environ is None else environ))[0]
+
+
 def check_kubeconfig(files: str, context: str | None) -> None:
     """The merged kubeconfig files hold the context to use; kubectl's words if they do not."""
     names, current = _contexts(files)
@@ -103,7 +117,7 @@ def check_kubeconfig(files: str, context: str | None) -> None:
     if wanted is None:
         raise ConfigError(f"current-context is not set in {files}: pass --context")
     if wanted not in names:
-        raise ConfigError(f'context "{wanted}" does not exist in {files}')
+        raise ConfigError(f'context "{wanted}" does not exist in {files}{_choices(names)}')
 
 
 def in_cluster(access: ClusterAccess, environ: Mapping[str, str] | None = None) -> bool:
@@ -124,7 +138,7 @@ def fleet_contexts(
     names, _ = _contexts(files)
     for name in wanted:
         if name not in names:
-            raise ConfigError(f'context "{name}" does not exist in {files}')
+            raise ConfigError(f'context "{name}" does not exist in {files}{_choices(names)}')
     chosen = list(dict.fromkeys(wanted)) if wanted else names
     if not chosen:
         raise ConfigError(f"no context in {files}")

@@ -25,10 +25,19 @@ class SettingsError(ValueError):
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms`` or a bare ``0``."""
-    value = text.strip().lower()
+    """Parse ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms`` or a bare ``0``.
+
+    Units are lower-case only, as Go's ``time.ParseDuration`` has them: ``5M`` could mean
+    five minutes or five months, so it is refused rather than guessed.
+    """
+    value = text.strip()
     if value == "0":
         return timedelta(0)
+    if value and not _DURATION_PART.sub("", value.lower()) and _DURATION_PART.sub("", value):
+        raise SettingsError(
+            f"invalid duration {text!r}: units are lower-case (ms, s, m, h, d); "
+            f"write {value.lower()!r} if that is what you mean"
+        )
     if not value or _DURATION_PART.sub("", value):
         raise SettingsError(
             f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 5m, 1h"
@@ -42,19 +51,32 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def parse_reasons(text: str) -> frozenset[Reason]:
-    """Parse a comma-separated list of deletion reasons (``all`` = every one)."""
+def parse_reasons(text: str, *, include_unowned: bool = False) -> frozenset[Reason]:
+    """The reasons acted on, from ``--reasons`` (comma-separated, or ``all``, or
+    ``default``) and ``--include-unowned``.
+
+    ``orphaned-unowned`` objects may have been kept on purpose (an orphaning delete), so
+    they are deleted only with ``--include-unowned``: ``all`` means every other reason, and
+    naming ``orphaned-unowned`` without the flag is an error rather than a silent no-op.
+    """
     from sweeper.core.reasons import DELETE_REASONS
 
     names = [part.strip() for part in text.split(",") if part.strip()]
-    if names == ["all"]:
-        return DELETE_REASONS
+    unowned = frozenset({Reason.ORPHANED_UNOWNED}) if include_unowned else frozenset()
+    if names in (["all"], ["default"]):
+        return DEFAULT_REASONS | unowned
     known = {reason.value: reason for reason in DELETE_REASONS}
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         choices = ", ".join(sorted(known))
         raise SettingsError(f"invalid --reasons {text!r}: choose from {choices} or all")
-    return frozenset(known[name] for name in names)
+    chosen = frozenset(known[name] for name in names)
+    if Reason.ORPHANED_UNOWNED in chosen and not include_unowned:
+        raise SettingsError(
+            "--reasons names orphaned-unowned, which is deleted only with --include-unowned: "
+            "add --include-unowned (SWEEPER_INCLUDE_UNOWNED=true) to delete those objects"
+        )
+    return chosen | unowned
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +134,11 @@ class Notices:
     events_namespace: str | None = None  # None: the pod's namespace, else gatekeeper-sweeper
 
 
-OUTPUTS = ("json", "table")
+OUTPUTS = ("json", "table")  # what a run writes, once ``auto`` is resolved
+# What -o / SWEEPER_OUTPUT accept, the same for every command: ``auto`` is the table on a
+# terminal and JSON lines otherwise (a pod's log, a pipe); ``text`` is another name for
+# ``table`` (explain's word for it).
+OUTPUT_CHOICES = ("auto", "table", "json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_CONCURRENCY = 64
 
@@ -129,6 +155,7 @@ class Settings:
     dry_run: bool = False
     log_level: str = "info"
     output: str = "json"
+    output_requested: str = "json"  # what -o said; ``output`` is what it resolved to
     cluster_name: str | None = None
 
     def __post_init__(self) -> None:
@@ -158,6 +185,8 @@ class Settings:
             raise SettingsError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
         if self.output not in OUTPUTS:
             raise SettingsError(f"--output must be one of {', '.join(OUTPUTS)}")
+        if self.output_requested not in OUTPUT_CHOICES:
+            raise SettingsError(f"--output must be one of {', '.join(OUTPUT_CHOICES)}")
         for name, url in (
             ("--pushgateway-url", self.notices.pushgateway_url),
             ("--notify-url", self.notices.notify_url),

@@ -101,6 +101,8 @@ EVENTS: dict[str, EventSchema] = {
             "reasons": STRINGS,
             "exclude": STRINGS,
             "insecure_skip_tls_verify": BOOLEAN,
+            "output": STRING,
+            "output_requested": STRING,
         },
     ),
     "tls_verify_off": EventSchema("after sweep_started, with --insecure-skip-tls-verify"),

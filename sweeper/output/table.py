@@ -44,6 +44,11 @@ def render_table(rows: list[tuple[str, ...]]) -> list[str]:
     ]
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 candidate``, ``2 candidates``, ``0 policies``."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
     """The summary (``Summary.fields()``) as one paragraph that always ends with the exit
     code, its meaning and the error, so a failed sweep never reads as "all clear"."""
@@ -63,8 +68,9 @@ def paragraph(summary: Mapping[str, Any], cluster: str | None) -> str:
     )
     return (
         f"{mode}{where} finished in {seconds}: listed "
-        f"{summary['listed_bindings']} bindings and {summary['listed_policies']} policies "
-        f"({summary['foreign']} not Gatekeeper's); {summary['candidates']} candidates, "
+        f"{count(summary['listed_bindings'], 'binding')} and "
+        f"{count(summary['listed_policies'], 'policy', 'policies')} "
+        f"({summary['foreign']} not Gatekeeper's); {count(summary['candidates'], 'candidate')}, "
         f"{acted}, {summary['already_gone']} already gone, {summary['skipped']} skipped "
         f"(too young, excluded, owner back or changed), {summary['reported']} reported, "
         f"{summary['undecided']} undecided. {verdict}"
@@ -222,7 +228,8 @@ def rollup(outcomes: Iterable[Any], fleet: Mapping[str, Any]) -> list[str]:
         "=== fleet ===",
         *lines,
         "",
-        f"{mode} of {fleet['clusters']} clusters finished in {fleet['duration_ms'] / 1000:.1f}s: "
-        f"{by_code}{where}; {fleet['candidates']} candidates, {acted_total}, "
+        f"{mode} of {count(fleet['clusters'], 'cluster')} finished in "
+        f"{fleet['duration_ms'] / 1000:.1f}s: "
+        f"{by_code}{where}; {count(fleet['candidates'], 'candidate')}, {acted_total}, "
         f"{fleet['undecided']} undecided. Exit code {code} ({meaning}).",
     ]

@@ -170,13 +170,19 @@ def _yes(value: bool | None, yes: str = "yes", no: str = "no", unknown: str = "u
 
 
 def _span(seconds: int) -> str:
-    """``0s``, ``45s``, ``1h30m``, ``2d3h``: the largest two units."""
-    parts, left = [], max(seconds, 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    """``0s``, ``45s``, ``1h30m``, ``2d3h``, ``1h``: the largest unit and the next one down
+    when it is not zero, rounded down (never ``1h15s``, which skips the minutes)."""
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    left = max(seconds, 0)
+    for i, (unit, size) in enumerate(units):
         if left >= size:
-            parts.append(f"{left // size}{unit}")
-            left %= size
-    return "".join(parts[:2]) or "0s"
+            text = f"{left // size}{unit}"
+            if i + 1 < len(units):
+                next_unit, next_size = units[i + 1]
+                below = (left % size) // next_size
+                text += f"{below}{next_unit}" if below else ""
+            return text
+    return "0s"
 
 
 def _wish(wish: Wish) -> str:

@@ -43,6 +43,7 @@ from sweeper.core.settings import ClusterAccess
 SCHEMA_VERSION = 1
 MAX_REPORTED_BAD_LINES = 20  # a binary file must not flood stderr
 RESTORED, EXISTS, FAILED = "restored", "exists", "restore_failed"
+WOULD_RESTORE = "would_restore"  # the line of a RESTORED outcome in a dry run
 _FORBIDDEN_HINT = (
     "restore needs create on validatingadmissionpolicies and validatingadmissionpolicybindings:"
     " run it with an operator's credentials (the CronJob's ClusterRole lacks it on purpose)"
@@ -71,14 +72,27 @@ class Selection:
 
 
 class RestoreLog:
-    """Writes the restore's JSON lines, in the shape of the sweep's (``report.Reporter``)."""
+    """Writes the restore's lines: JSON in the shape of the sweep's (``report.Reporter``),
+    or, with ``human``, one aligned line per object and a closing paragraph."""
 
-    def __init__(self, stream: TextIO, *, restore_id: str, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        restore_id: str,
+        now: Callable[[], datetime],
+        human: bool = False,
+    ) -> None:
         self.restore_id = restore_id
         self._stream = stream
         self._now = now
+        self._human = human
 
     def line(self, event: str, message: str, *, level: str = "info", **fields: Any) -> None:
+        if self._human:
+            self._stream.write(human_line(event, message, fields) + "\n")
+            self._stream.flush()
+            return
         record = {
             "time": stamp(self._now()),
             "level": level,
@@ -105,10 +119,53 @@ class RestoreLog:
             fields["object_uid"] = outcome.uid
         if outcome.error:
             fields["error"] = outcome.error
-        message, level = _MESSAGES[outcome.event]
+        event = outcome.event
+        message, level = _MESSAGES[event]
+        if event == RESTORED and dry_run:
+            # A dry run stores nothing: its lines must not read as if something came back.
+            event, message = WOULD_RESTORE, "would be restored (dry run: nothing stored)"
         if outcome.event == RESTORED and outcome.dropped:
-            message, level = "restored without the ownerReferences of absent owners", "warning"
-        self.line(outcome.event, message, level=level, **fields)
+            message, level = f"{message}, without the ownerReferences of absent owners", "warning"
+        self.line(event, message, level=level, **fields)
+
+
+_SHORT_KINDS = {"ValidatingAdmissionPolicyBinding": "vapb", "ValidatingAdmissionPolicy": "vap"}
+_HUMAN_EVENTS = {WOULD_RESTORE: "would restore", FAILED: "failed"}
+
+
+def human_line(event: str, message: str, fields: Mapping[str, Any]) -> str:
+    """One restore line for people: the outcome and the object, or the closing paragraph."""
+    if event == "restore_summary":
+        return restore_paragraph(fields)
+    kind = _SHORT_KINDS.get(fields.get("object_kind", ""), fields.get("object_kind", "?"))
+    text = f"{_HUMAN_EVENTS.get(event, event):<14} {kind}/{fields.get('object_name')}"
+    dropped = fields.get("owner_references_dropped") or []
+    if dropped:
+        text += f"  (ownerReferences dropped: {'; '.join(dropped)})"
+    if fields.get("error"):
+        text += f"  ({fields['error']})"
+    elif event == EXISTS:
+        text += f"  ({message})"
+    return text
+
+
+def restore_paragraph(summary: Mapping[str, Any]) -> str:
+    """The ``restore_summary`` fields as one paragraph ending with the exit code."""
+    code = summary["exit_code"]
+    meaning = ExitCode(code).meaning if code in set(ExitCode) else "unknown"
+    error = summary.get("error")
+    verdict = f"Exit code {code} ({meaning})" + (f": {error}." if error else ".")
+    seconds = f"{summary.get('duration_ms', 0) / 1000:.1f}s"
+    if summary["dry_run"]:
+        head = f"Dry run of the restore (nothing stored) finished in {seconds}: "
+        done = f"{summary.get('would_restore', 0)} would be restored"
+    else:
+        head = f"Restore finished in {seconds}: "
+        done = f"{summary['restored']} restored"
+    return (
+        f"{head}{summary.get('selected', 0)} selected, {done}, {summary['exists']} already "
+        f"existed (left alone), {summary['failed']} failed. {verdict}"
+    )
 
 
 def stamp(moment: datetime) -> str:
@@ -221,6 +278,7 @@ class RestoreRequest:
     paths: tuple[str, ...]
     filters: Filters
     dry_run: bool = False
+    output: str = "json"  # or "table": lines for people
 
 
 def run_restore(
@@ -237,7 +295,12 @@ def run_restore(
     """Read, restore, report; the exit code (0 all restored or exist, 1 some failed, 2 bad
     input). Nothing is written to the cluster unless every input line was usable."""
     started = monotonic()
-    log = RestoreLog(out, restore_id=restore_id or uuid.uuid4().hex[:12], now=now)
+    log = RestoreLog(
+        out,
+        restore_id=restore_id or uuid.uuid4().hex[:12],
+        now=now,
+        human=request.output == "table",
+    )
     outcomes: list[Outcome] = []
 
     def finish(code: int, error: str | None = None, *, selected: int = 0) -> int:
@@ -302,10 +365,12 @@ def _refusal(selection: Selection, err: TextIO) -> str | None:
 def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int) -> dict[str, Any]:
     """The outcome counts of the ``restore_summary`` line."""
     done = list(outcomes)
+    created = sum(o.event == RESTORED for o in done)
     return {
         "exit_code": int(exit_code),
         "dry_run": dry_run,
-        "restored": sum(o.event == RESTORED for o in done),
+        "restored": 0 if dry_run else created,
+        "would_restore": created if dry_run else 0,
         "exists": sum(o.event == EXISTS for o in done),
         "failed": sum(o.event == FAILED for o in done),
         "owner_references_dropped_count": sum(len(o.dropped) for o in done if o.event == RESTORED),
@@ -355,7 +420,12 @@ def restore_command(paths: tuple[str, ...], options: Mapping[str, Any]) -> int:
     )
     if access.insecure_skip_tls_verify:
         sys.stderr.write("sweeper: warning: TLS verification is off (--insecure-skip-tls-verify)\n")
-    request = RestoreRequest(paths, filters, dry_run=bool(options.get("dry_run")))
+    request = RestoreRequest(
+        paths,
+        filters,
+        dry_run=bool(options.get("dry_run")),
+        output="table" if options.get("output") == "table" else "json",  # resolved by the CLI
+    )
     return run_restore(
         request,
         connect=lambda: connect(access),

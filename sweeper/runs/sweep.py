@@ -133,6 +133,8 @@ def _log_start(settings: Settings, reporter: Reporter) -> None:
         reasons=sorted(reason.value for reason in settings.rules.reasons),
         exclude=[pattern.pattern for pattern in settings.rules.exclude],
         insecure_skip_tls_verify=settings.access.insecure_skip_tls_verify,
+        output=settings.output,
+        output_requested=settings.output_requested,
     )
     if settings.access.insecure_skip_tls_verify:
         reporter.event(

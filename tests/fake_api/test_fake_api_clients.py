@@ -110,7 +110,7 @@ def test_demo_serve_seeds_prints_and_stops(tmp_path) -> None:
                 break
             threading.Event().wait(0.01)
         text = out.getvalue()
-        assert f"sweeper sweep --kubeconfig {kubeconfig} --dry-run -o table" in text
+        assert f"sweeper sweep --kubeconfig {kubeconfig} --dry-run" in text
         assert "kubectl --kubeconfig" in text and "get constraints" in text
         assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
         # The default --min-age (5m) lets a sweep act: the sample is an hour old.

@@ -187,10 +187,47 @@ spec:
         sizeLimit: 64Mi
 {{- end }}
 
+{{/*
+A duration as the sweeper reads it (30s, 5m, 1h30m, 250ms, 2d; bare seconds for
+requestTimeout) in whole seconds, rounded up. The schema has already refused anything else.
+*/}}
+{{- define "gatekeeper-sweeper.seconds" -}}
+{{- $text := toString . }}
+{{- $total := 0.0 }}
+{{- if regexMatch "^[0-9]+$" $text }}
+{{- $total = float64 $text }}
+{{- end }}
+{{- $units := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 "d" 86400.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)" $text -1 }}
+{{- $unit := regexFind "(ms|s|m|h|d)$" . }}
+{{- $total = addf $total (mulf (float64 (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- ceil $total | int64 }}
+{{- end }}
+
+{{/*
+The Job's activeDeadlineSeconds: it bounds every attempt together, so it is derived from
+sweeper.timeout (the sweeper's own default, 5m, when null): (backoffLimit + 1) x (timeout
++ 2 minutes for the pod to be scheduled, pull its image and start, and for the request in
+flight when the timeout ends the sweep). job.activeDeadlineSeconds may raise it, never lower it.
+*/}}
+{{- define "gatekeeper-sweeper.activeDeadlineSeconds" -}}
+{{- $job := .Values.job }}
+{{- $timeout := include "gatekeeper-sweeper.seconds" (default "5m" .Values.sweeper.timeout) | int64 }}
+{{- $derived := mul (add $job.backoffLimit 1) (add $timeout 120) }}
+{{- if kindIs "invalid" $job.activeDeadlineSeconds }}
+{{- $derived }}
+{{- else if lt (int64 $job.activeDeadlineSeconds) (int64 $derived) }}
+{{- fail (printf "job.activeDeadlineSeconds %v is shorter than the %v seconds that (job.backoffLimit + 1) x (sweeper.timeout + 2m) needs: leave it null to derive it from sweeper.timeout" $job.activeDeadlineSeconds $derived) }}
+{{- else }}
+{{- int64 $job.activeDeadlineSeconds }}
+{{- end }}
+{{- end }}
+
 {{/* The Job spec shared by the CronJob and the one-shot Job. */}}
 {{- define "gatekeeper-sweeper.jobSpec" -}}
 backoffLimit: {{ .root.Values.job.backoffLimit }}
-activeDeadlineSeconds: {{ .root.Values.job.activeDeadlineSeconds }}
+activeDeadlineSeconds: {{ include "gatekeeper-sweeper.activeDeadlineSeconds" .root }}
 ttlSecondsAfterFinished: {{ .root.Values.job.ttlSecondsAfterFinished }}
 podFailurePolicy:
   rules:
