@@ -104,7 +104,7 @@ def measure_dry_run(pairs: int) -> dict[str, Any]:
         kubeconfig = server.info["kubeconfig"]
         argv = ["--kubeconfig", kubeconfig, "--dry-run", "--min-age", "0"]
         argv += ["--max-deletions", "0", "--max-deletion-percent", "0"]
-        settings = options.build_settings(cli.sweep.make_context("sweep", argv).params)
+        settings = options.build_settings(cli.sweep.make_context("sweep", list(argv)).params)
         ratios, shown = [], 0
         with open(os.devnull, "w") as sink:
             for _ in range(pairs):
@@ -132,6 +132,7 @@ def measure_dry_run(pairs: int) -> dict[str, Any]:
         "would_delete": sum(1 for line in lines if line.get("event") == "would_delete"),
         "exit_code": done.returncode,
         "interrupted": summary.get("interrupted"),
+        "stderr": done.stderr[-300:],
     }
 
 
@@ -270,6 +271,8 @@ def main() -> None:
         f"{spread(dry['ratios'])} (target <= 1.5x: "
         f"{'met' if statistics.median(dry['ratios']) <= 1.5 else 'MISSED'})"
     )
+    if dry["exit_code"]:
+        lines.append(f"  stderr: {dry['stderr']}")
     if not args.skip_fleet:
         fleet = measure_fleet(args.pairs)
         out["fleet"] = fleet
