@@ -63,6 +63,8 @@ FULL_VALUES: dict[str, Any] = {
         "burst": 5,
         "concurrency": 2,
         "readConcurrency": 6,
+        "readQps": 20.5,
+        "readBurst": 40,
         "clusterName": "prod-eu-1",
         "output": "json",
         "pushgatewayUrl": "http://pushgateway.monitoring:9091",

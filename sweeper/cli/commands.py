@@ -247,6 +247,7 @@ def _run_fleet(options: dict[str, Any], all_contexts: bool, fleet_concurrency: i
             fleet_concurrency=fleet_concurrency,
             runtime=runtime,
             stream=sys.stdout,
+            processes=True,
         )
     finally:
         restore()

@@ -212,13 +212,25 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--qps",
             type=float,
             default=10.0,
-            help="Re-checks and deletions per second, on average.",
+            help="Deletions per second, on average (each with its re-check and object read).",
         ),
         option(
             "--burst",
             type=int,
             default=20,
-            help="Re-checks and deletions allowed at once above --qps.",
+            help="Deletions allowed at once above --qps.",
+        ),
+        option(
+            "--read-qps",
+            type=float,
+            default=50.0,
+            help="Reads (LIST pages, GETs) per second, on average; a dry run spends only these.",
+        ),
+        option(
+            "--read-burst",
+            type=int,
+            default=100,
+            help="Reads allowed at once above --read-qps.",
         ),
         option(
             "--concurrency",
@@ -302,6 +314,8 @@ def build_settings(options: dict[str, Any]) -> Settings:
             burst=options["burst"],
             concurrency=options["concurrency"],
             read_concurrency=options.get("read_concurrency", 8),
+            read_qps=options.get("read_qps", 50.0),
+            read_burst=options.get("read_burst", 100),
         ),
         rules=_rules(options),
         guards=Guards(

@@ -10,6 +10,7 @@ as compact records holding only the fields decisions need. Gather reads; it neve
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,8 @@ from sweeper.core.records import (
 )
 
 T = TypeVar("T")
+KIND_LISTS_PER_READ = 4  # per-kind constraint LISTs in flight per --read-concurrency
+MAX_KIND_LISTS = 32
 TEMPLATE_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 CONSTRAINT_VERSIONS = ("v1beta1", "v1", "v1alpha1")
 
@@ -82,10 +85,13 @@ class _Reads:
         self.client = client
         self.lists: dict[ListKey, ListStatus] = {}
         self._lock = threading.Lock()
-        self.pool: ThreadPoolExecutor | _Inline = (
-            _Inline()
-            if concurrency <= 1
-            else ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gather")
+        self.pool = _pool(concurrency, "gather")
+        # The many small per-kind constraint LISTs have a pool of their own, wider, so that
+        # they take ~3 rounds instead of ~14, and the reads that head longer chains (the
+        # template CRD, a missing kind's CRD, discovery) never queue behind them.
+        self.kinds_pool = _pool(
+            1 if concurrency <= 1 else min(MAX_KIND_LISTS, KIND_LISTS_PER_READ * concurrency),
+            "gather-kinds",
         )
 
     def record(self, key: ListKey, status: ListStatus) -> None:
@@ -107,9 +113,12 @@ class _Reads:
         transform: Callable[[dict[str, Any]], T],
         *,
         label_selector: str | None = None,
+        keep: list[bytes] | None = None,
     ) -> list[T]:
         try:
-            items = self.client.list(path, label_selector=label_selector, transform=transform)
+            items = self.client.list(
+                path, label_selector=label_selector, transform=transform, keep=keep
+            )
         except ApiError as error:
             self.failed(key, path, error)
             return []
@@ -165,7 +174,12 @@ class _Reads:
 
     def close(self) -> None:
         # A failure (stop signal, deadline) must not leave queued reads to run on.
+        self.kinds_pool.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(workers: int, name: str) -> ThreadPoolExecutor | _Inline:
+    return _Inline() if workers <= 1 else ThreadPoolExecutor(workers, thread_name_prefix=name)
 
 
 _SOURCE_ORDER = (
@@ -191,29 +205,34 @@ def _versions_by_preference(group: dict[str, Any] | None) -> list[str]:
     )
 
 
-def gather(client: KubeClient, *, vap_version: str, concurrency: int = 1) -> Inventory:
+def gather(
+    client: KubeClient, *, vap_version: str, concurrency: int = 1, keep_pages: bool = False
+) -> Inventory:
     """List bindings and policies, then CRDs, templates and constraints, ``concurrency``
-    reads at a time (1: one after another, in that order)."""
+    reads at a time (1: one after another, in that order); ``keep_pages``: the inventory
+    holds the raw pages of bindings and policies (a dry run's manifests)."""
     reads = _Reads(client, concurrency=concurrency)
     try:
-        return _gather(reads, vap_version)
+        return _gather(reads, vap_version, keep_pages=keep_pages)
     finally:
         reads.close()
 
 
-def _gather(reads: _Reads, vap_version: str) -> Inventory:
+def _gather(reads: _Reads, vap_version: str, *, keep_pages: bool) -> Inventory:
     # Stage 1: the generated objects. Both lists end before any owner read starts.
-    bindings_read = reads.pool.submit(
-        reads.list,
-        ListKey(Source.BINDINGS),
-        paths.admission(vap_version, paths.BINDINGS),
-        lambda obj: admission_object(BINDING_KIND, obj),
-    )
-    policies_read = reads.pool.submit(
-        reads.list,
-        ListKey(Source.POLICIES),
-        paths.admission(vap_version, paths.POLICIES),
-        lambda obj: admission_object(POLICY_KIND, obj),
+    kept: dict[str, list[bytes]] = {BINDING_KIND: [], POLICY_KIND: []}
+    bindings_read, policies_read = (
+        reads.pool.submit(
+            reads.list,
+            ListKey(source),
+            paths.admission(vap_version, resource),
+            functools.partial(admission_object, kind),
+            keep=kept[kind] if keep_pages else None,
+        )
+        for source, resource, kind in (
+            (Source.BINDINGS, paths.BINDINGS, BINDING_KIND),
+            (Source.POLICIES, paths.POLICIES, POLICY_KIND),
+        )
     )
     bindings, policies = bindings_read.result(), policies_read.result()
     # Stage 2: the owners. Templates (a GET of their CRD, then the LIST) run beside the
@@ -236,13 +255,13 @@ def _gather(reads: _Reads, vap_version: str) -> Inventory:
         reads.pool.submit(reads.presence, ListKey.crd(k), paths.crd(gk.constraint_crd_name(k)))
         for k in missing
     ]
-    constraint_reads = [reads.pool.submit(_constraints, reads, e) for e in served.values()]
+    constraint_reads = [reads.kinds_pool.submit(_constraints, reads, e) for e in served.values()]
     found = [read.result() for read in crd_reads]
     for kind, presence, entry in _unlisted_kinds(reads, missing, found):
         kinds[kind] = presence
         if entry is not None:  # present but unlabelled: list its constraints as well
             served[kind] = entry
-            constraint_reads.append(reads.pool.submit(_constraints, reads, entry))
+            constraint_reads.append(reads.kinds_pool.submit(_constraints, reads, entry))
     constraints: dict[tuple[str, str], ConstraintRecord] = {}
     for read in constraint_reads:
         constraints.update(read.result())
@@ -258,6 +277,7 @@ def _gather(reads: _Reads, vap_version: str) -> Inventory:
         constraints=constraints,
         template_version=template_version,
         constraint_kinds=served,
+        pages=tuple((kind, page) for kind, pages in kept.items() for page in pages),
     )
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from sweeper.cluster.retry import RateLimiter, Retrier, RetryPolicy
+from sweeper.cluster.pages import RestartList, read_pages
+from sweeper.cluster.retry import RETRY_AFTER_CAP_SECONDS, RateLimiter, Retrier, RetryPolicy
 from sweeper.core.errors import (
     AlreadyExists,
     ApiError,
@@ -50,12 +51,6 @@ __all__ = [
 
 T = TypeVar("T")
 MAX_LIST_ATTEMPTS = 3
-MAX_LIST_PAGES = 10_000
-MAX_LIST_ITEMS = 1_000_000  # bounds memory against a misbehaving server
-
-
-class _RestartList(Exception):
-    """The pages of a list stopped describing one snapshot: list again from the start."""
 
 
 class DeleteResult(enum.Enum):
@@ -108,17 +103,27 @@ class KubeClient:
         self._timeout = access.request_timeout
         self._page_size = access.page_size
         self.retrier = retrier or Retrier(RetryPolicy())
-        self._limiter = RateLimiter(qps=access.qps, burst=access.burst, clock=self.retrier.clock)
+        clock = self.retrier.clock
+        # Two budgets: deletions (with their re-checks) keep to --qps; reads to --read-qps.
+        self._limiter = RateLimiter(qps=access.qps, burst=access.burst, clock=clock)
+        self._read_limiter = RateLimiter(qps=access.read_qps, burst=access.read_burst, clock=clock)
+        # A 429 (API Priority and Fairness) holds every read not yet sent until then.
+        self._hold_until = 0.0
 
     # --- reads ---------------------------------------------------------------------------
 
-    def get(self, path: str, *, attempts: int | None = None) -> dict[str, Any] | None:
+    def get(
+        self, path: str, *, attempts: int | None = None, paced: bool = True
+    ) -> dict[str, Any] | None:
         """The object at ``path``, or None when the server answers that it is not found.
 
         Only a Kubernetes ``Status`` NotFound naming the object proves it absent: a 404 for
         an unserved group or resource, or from a proxy, must not read as "the owner is gone".
+        ``paced=False``: the caller has paid for it already (apply's tokens, taken up front).
         """
-        status, body = self._request("GET", path, verb="get", allow={404}, attempts=attempts)
+        status, body = self._request(
+            "GET", path, verb="get", allow={404}, attempts=attempts, paced=paced
+        )
         if status != 404:
             return self._decode("get", path, body)
         if _names_the_object(body, path):
@@ -136,7 +141,7 @@ class KubeClient:
         kube-apiserver answers an unserved group/version with a plain-text 404, not a
         Status; discovery only ever shows what is served, so any 404 means "not served".
         """
-        status, body = self._request("GET", path, verb="get", allow={404})
+        status, body = self._request("GET", path, verb="get", allow={404}, paced=True)
         return None if status == 404 else self._decode("get", path, body)
 
     def list(
@@ -145,16 +150,20 @@ class KubeClient:
         *,
         label_selector: str | None = None,
         transform: Callable[[dict[str, Any]], T],
+        keep: list[bytes] | None = None,
     ) -> list[T]:
-        """Every item of a collection, page by page.
+        """Every item of a collection, page by page; ``keep`` receives the raw pages of the
+        attempt that succeeded.
 
         A list restarts from scratch when its continue token expires (410 Gone) or its
         pages stop describing one snapshot; it fails rather than return a partial result.
         """
         for _ in range(MAX_LIST_ATTEMPTS):
+            if keep is not None:
+                keep.clear()
             try:
-                return [transform(item) for item in self._pages(path, label_selector)]
-            except _RestartList:
+                return [transform(item) for item in self._pages(path, label_selector, keep)]
+            except RestartList:
                 continue
             except ApiError as error:
                 if error.status != 410:
@@ -167,48 +176,36 @@ class KubeClient:
             "(expired tokens or changing pages)",
         )
 
-    def _pages(self, path: str, label_selector: str | None) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        snapshot: Any = None
-        seen_tokens: set[str] = set()
-        count = 0
-        for page_number in range(1, MAX_LIST_PAGES + 1):
+    def _pages(
+        self, path: str, label_selector: str | None, keep: list[bytes] | None
+    ) -> Iterator[dict[str, Any]]:
+        def fetch(token: str | None, page: int) -> bytes:
             query: dict[str, str] = {"limit": str(self._page_size)}
             if label_selector:
                 query["labelSelector"] = label_selector
             if token:
                 query["continue"] = token
-            _, body = self._request("GET", path, verb="list", query=query, page=page_number)
-            page = self._decode("list", path, body)
-            items, metadata = page.get("items"), page.get("metadata")
-            if not isinstance(items, list) or not isinstance(metadata, dict):
-                raise bad_response("list", path, "response is not a list (no items or metadata)")
-            # Every page of one paginated list is cut from the same snapshot.
-            version = metadata.get("resourceVersion")
-            if token is None:
-                snapshot = version
-            elif version != snapshot:
-                raise _RestartList
-            count += len(items)
-            if count > MAX_LIST_ITEMS:
-                raise bad_response("list", path, f"more than {MAX_LIST_ITEMS} items")
-            for item in items:
-                if not isinstance(item, dict):
-                    raise bad_response("list", path, "list item is not an object")
-                yield item
-            token = metadata.get("continue") or None
-            if token is None:
-                return
-            if not isinstance(token, str) or token in seen_tokens:
-                raise bad_response("list", path, "continue token is malformed or repeats")
-            seen_tokens.add(token)
-        raise bad_response("list", path, f"more than {MAX_LIST_PAGES} pages")
+            return self._request("GET", path, verb="list", query=query, page=page, paced=True)[1]
+
+        return read_pages(
+            path, fetch=fetch, decode=lambda body: self._decode("list", path, body), keep=keep
+        )
 
     # --- writes --------------------------------------------------------------------------
 
     def pace(self, tokens: int = 1) -> None:
-        """Wait for ``tokens`` of the rate limit, within the deadline and until a signal."""
+        """Wait for ``tokens`` of the deletion budget, within the deadline, until a signal."""
         self.retrier.pace(self._limiter, tokens)
+
+    def pace_reads(self, tokens: int = 1) -> None:
+        """Wait for ``tokens`` of the read budget (and any hold a 429 asked for)."""
+        self._hold()
+        self.retrier.pace(self._read_limiter, tokens)
+
+    def _hold(self) -> None:
+        wait = self._hold_until - self.retrier.clock()
+        if wait > 0:
+            self.retrier.hold(wait)
 
     def delete(
         self, path: str, *, uid: str, resource_version: str, retry: bool = True
@@ -275,11 +272,14 @@ class KubeClient:
         allow: frozenset[int] | set[int] = frozenset(),
         attempts: int | None = None,
         page: int | None = None,
+        paced: bool = False,
     ) -> tuple[int, bytes]:
-        return self.retrier.run(
-            lambda: self._send_once(method, path, verb, query, body, allow, page),
-            attempts=attempts,
-        )
+        def once() -> tuple[int, bytes]:
+            if paced:  # every attempt of a read spends a read token, as client-go's do
+                self.pace_reads()
+            return self._send_once(method, path, verb, query, body, allow, page)
+
+        return self.retrier.run(once, attempts=attempts)
 
     def _send_once(
         self,
@@ -310,13 +310,22 @@ class KubeClient:
             status, data, headers = self._observed(exchange, verb, path, timeout, page)
         if 200 <= status < 300 or status in allow:
             return status, data
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        if status == 429 and retry_after is not None:
+            self._throttled(retry_after)
         raise ApiError(
             verb=verb,
             path=path,
             status=status,
             message=status_message(status, data),
-            retry_after=parse_retry_after(headers.get("Retry-After")),
+            retry_after=retry_after,
         )
+
+    def _throttled(self, retry_after: float) -> None:
+        """A 429 with Retry-After (API Priority and Fairness): reads not yet sent wait as
+        long as the server asked, so that many lists in flight back off together."""
+        until = self.retrier.clock() + min(retry_after, RETRY_AFTER_CAP_SECONDS)
+        self._hold_until = max(self._hold_until, until)
 
     def _observed(
         self,

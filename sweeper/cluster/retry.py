@@ -156,6 +156,14 @@ class Retrier:
         if self.stop.is_set():
             raise Interrupted("stopped by a signal while waiting for the rate limit")
 
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds`` the server asked for (a 429), within the deadline, until a signal."""
+        if self.deadline is not None and self.clock() + seconds > self.deadline:
+            raise DeadlineExceeded("sweep timeout would pass while the server asks to wait")
+        self.sleep(seconds)
+        if self.stop.is_set():
+            raise Interrupted("stopped by a signal while the server asked to wait")
+
     def wait_seconds(self, attempt: int, error: BaseException | None) -> float:
         """Retry-After when the server gave one (capped), else full-jitter exponential backoff
         (it spreads the retries of many sweepers); never past the sweep's deadline."""

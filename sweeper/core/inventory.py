@@ -84,6 +84,9 @@ class Inventory:
     template_version: str | None = None  # served version of the template CRD
     # lower kind -> how its CRD serves it (plural, version), for every kind proven present
     constraint_kinds: Mapping[str, ConstraintKind] = field(default_factory=dict)
+    # The raw LIST pages of bindings and policies as (kind, body): kept for a dry run only,
+    # so that its would_delete lines carry the listed objects without reading them again.
+    pages: tuple[tuple[str, bytes], ...] = ()
 
     def complete(self, key: ListKey) -> bool:
         """True only when that read ran and finished."""

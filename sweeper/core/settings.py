@@ -92,6 +92,10 @@ class ClusterAccess:
     burst: int = 20
     concurrency: int = 4
     read_concurrency: int = 8  # reads (LISTs, GETs) of gather in flight at once
+    # Reads (LIST pages, GETs of discovery and of proofs) have a budget of their own:
+    # deletions keep to --qps, and a dry run spends only this one.
+    read_qps: float = 50.0
+    read_burst: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +167,17 @@ class Settings:
             raise SettingsError("--request-timeout must be greater than 0")
         if not 1 <= self.access.page_size <= 10_000:
             raise SettingsError("--page-size must be between 1 and 10000")
-        if not math.isfinite(self.access.qps) or not math.isfinite(
-            self.guards.max_deletion_percent
+        if not all(
+            math.isfinite(value)
+            for value in (self.access.qps, self.access.read_qps, self.guards.max_deletion_percent)
         ):
-            raise SettingsError("--qps and --max-deletion-percent must be finite numbers")
+            raise SettingsError(
+                "--qps, --read-qps and --max-deletion-percent must be finite numbers"
+            )
         if self.access.qps <= 0 or self.access.burst < 1:
             raise SettingsError("--qps must be greater than 0 and --burst at least 1")
+        if self.access.read_qps <= 0 or self.access.read_burst < 1:
+            raise SettingsError("--read-qps must be greater than 0 and --read-burst at least 1")
         if not 1 <= self.access.concurrency <= MAX_CONCURRENCY:
             raise SettingsError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
         if not 1 <= self.access.read_concurrency <= MAX_CONCURRENCY:

@@ -27,6 +27,7 @@ from sweeper.core.settings import Settings
 from sweeper.core.summary import ApplyResult, Outcome, check_guards
 from sweeper.core.verdicts import Plan, Recheck, Verdict
 from sweeper.output.report import Reporter, names
+from sweeper.runs.dry_run import review_listed
 
 # How each DELETE answer is logged: the event, its message and its level.
 _DELETE_EVENTS = {
@@ -132,10 +133,14 @@ def apply(
         if not settings.dry_run:
             return ApplyResult(guard=trip)
     run = _Run(client, inventory=inventory, settings=settings, reporter=reporter, stop=stop)
+    deletions = plan.deletions
+    if settings.dry_run and inventory.pages:
+        shown, deletions = review_listed(plan, inventory=inventory, reporter=reporter, stop=stop)
+        run.add(shown)
     # Bindings first: a policy deleted before its binding leaves the binding dangling.
     for batch in (
-        [v for v in plan.deletions if v.obj.is_binding],
-        [v for v in plan.deletions if not v.obj.is_binding],
+        [v for v in deletions if v.obj.is_binding],
+        [v for v in deletions if not v.obj.is_binding],
     ):
         run.batch(batch)
     return replace(run.result(), guard=trip)
@@ -169,6 +174,12 @@ class _Run:
             aborted=str(self._aborted) if self._aborted else None,
             denied=self._denied,
         )
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        """Outcomes settled elsewhere (a dry run's review of what was listed)."""
+        self._outcomes.extend(outcomes)
+        if self._aborted is None and any(o.event is Event.INTERRUPTED for o in outcomes):
+            self._aborted = Interrupted("stopped by a signal")
 
     def batch(self, verdicts: list[Verdict]) -> None:
         workers = min(self.settings.access.concurrency, len(verdicts))
@@ -220,8 +231,12 @@ class _Run:
 
         def attempt() -> _Line:
             # Every token up front: no rate-limit wait may fall between the re-check and
-            # the DELETE, or an owner back in that gap would go unseen.
-            self.client.pace(2 if dry_run else 3)
+            # the DELETE, or an owner back in that gap would go unseen. A dry run's reads
+            # spend the read budget only.
+            if dry_run:
+                self.client.pace_reads(2)
+            else:
+                self.client.pace(3)
             deletable, why = still_deletable(
                 verdict,
                 self._fresh_decider(verdict),
@@ -232,7 +247,7 @@ class _Run:
                 return _Line(Event.OWNER_BACK, f"kept: {why}")
             # kube-apiserver answers a VAP or VAPB DELETE with a Status, not the object: read
             # it now, so that its line carries what was deleted (``sweeper restore``).
-            current = self.client.get(path)
+            current = self.client.get(path, paced=False)
             changed = _changed_since_listed(verdict, current)
             if changed is not None:
                 return changed
@@ -264,7 +279,7 @@ class _Run:
         """After a failed DELETE: the line it ends with if it took effect or the object
         changed, or None to try again; ``read`` holds the manifest read before it."""
         try:
-            current = self.client.get(path, attempts=1)
+            current = self.client.get(path, attempts=1, paced=False)
         except ApiError:
             raise error from None  # what failed is the DELETE; its outcome is unknown
         if current is None and (error.transport or error.status in (500, 502, 504)):
@@ -281,9 +296,9 @@ class _Run:
         answers a plain-text 404): the CRD itself, gone with a proper 404, proves it.
         """
         try:
-            return self.client.get(recheck_path(verdict, self.inventory))
+            return self.client.get(recheck_path(verdict, self.inventory), paced=False)
         except ApiError as error:
             crd = owner_crd_path(verdict, self.inventory)
-            if error.status != 404 or crd is None or self.client.get(crd) is not None:
+            if error.status != 404 or crd is None or self.client.get(crd, paced=False) is not None:
                 raise
             return None

@@ -4,9 +4,11 @@ Contract: each cluster is an independent ``run_sweep`` with its own client, guar
 deadline, exit code and ``sweep_summary``; its lines carry ``cluster`` (the context name, or
 ``--cluster-name`` for a single context). A cluster that cannot be reached is that cluster's
 exit 4, never the others'. The run ends with one ``fleet_summary`` (JSON) or a roll-up
-table, and exits with the worst of the clusters' codes by ``FLEET_PRECEDENCE``. Lines of
-different clusters interleave on the stream, but each is written whole. A stop signal is
-shared: clusters not yet started are not swept (the stop ends each running sweep cleanly).
+table, and exits with the worst of the clusters' codes by ``FLEET_PRECEDENCE``. The command
+sweeps in worker processes (``fleet_workers``: a fleet uses every core); threads of this
+process serve tests that inject clocks. Lines of different clusters interleave on the
+stream, but each is written whole. A stop signal is shared: clusters not yet started are
+not swept (the stop ends each running sweep cleanly).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
@@ -154,6 +156,32 @@ class SectionStream:
             self._out.write(f"=== cluster {self._heading} ===\n{text}\n")
 
 
+def sweep_cluster(
+    settings: Settings, context: str, *, runtime: Runtime, stream: Any
+) -> ClusterOutcome:
+    """One cluster's whole sweep, its lines written to ``stream`` (each ``write`` whole)."""
+    name = settings.cluster_name or context
+    if runtime.stop.is_set():  # stopped before this cluster's turn: not swept
+        return not_swept(name, "stopped before the sweep")
+    out: Any = SectionStream(stream, name) if settings.output == "table" else stream
+    reporter = Reporter(
+        stream=out, level=settings.log_level, cluster_name=name, output=settings.output
+    )
+    try:
+        result = run_sweep(settings, reporter=reporter, runtime=runtime)
+    except Exception as error:  # a bug in one cluster's sweep must not end the others
+        return ClusterOutcome(name, int(ExitCode.DELETE_FAILED), f"internal error: {error}")
+    finally:
+        reporter.close()
+        out.flush()
+    return ClusterOutcome(name, result.exit_code, result.error, result.summary)
+
+
+def not_swept(name: str, why: str) -> ClusterOutcome:
+    """A cluster the fleet did not sweep (stopped first, or its worker died): exit 1."""
+    return ClusterOutcome(name, int(ExitCode.DELETE_FAILED), why)
+
+
 def run_fleet(
     settings: Settings,
     contexts: list[str],
@@ -161,36 +189,40 @@ def run_fleet(
     fleet_concurrency: int,
     runtime: Runtime,
     stream: TextIO,
-    reporter_now: Callable[[], Any] | None = None,
+    processes: bool = False,
 ) -> FleetResult:
-    """Sweep every context, ``fleet_concurrency`` at a time; write the fleet's summary."""
+    """Sweep every context, ``fleet_concurrency`` at a time (worker processes with
+    ``processes``, else threads of this one); write the fleet's summary."""
     shared = LockedStream(stream, threading.Lock())
     started = runtime.monotonic()
 
-    def one(context: str) -> ClusterOutcome:
-        own = cluster_settings(settings, context, fleet_size=len(contexts))
-        name = own.cluster_name or context
-        if runtime.stop.is_set():  # stopped before this cluster's turn: not swept
-            return ClusterOutcome(name, int(ExitCode.DELETE_FAILED), "stopped before the sweep")
-        out: Any = SectionStream(shared, name) if own.output == "table" else shared
-        reporter = Reporter(
-            stream=out,
-            level=own.log_level,
-            cluster_name=name,
-            output=own.output,
-            now=reporter_now,
-        )
-        try:
-            result = run_sweep(own, reporter=reporter, runtime=runtime)
-        except Exception as error:  # a bug in one cluster's sweep must not end the others
-            return ClusterOutcome(name, int(ExitCode.DELETE_FAILED), f"internal error: {error}")
-        finally:
-            reporter.close()
-            out.flush()
-        return ClusterOutcome(name, result.exit_code, result.error, result.summary)
+    def own(context: str) -> Settings:
+        return cluster_settings(settings, context, fleet_size=len(contexts))
 
-    with ThreadPoolExecutor(max_workers=fleet_concurrency, thread_name_prefix="fleet") as pool:
-        outcomes = tuple(pool.map(one, contexts))
+    if processes:
+        from sweeper.runs.fleet_workers import run_in_processes
+
+        stream.flush()
+        outcomes = tuple(
+            run_in_processes(
+                own,
+                contexts,
+                workers=fleet_concurrency,
+                runtime=runtime,
+                stream=shared,
+                not_swept=not_swept,
+            )
+        )
+    else:
+        with ThreadPoolExecutor(fleet_concurrency, thread_name_prefix="fleet") as pool:
+            outcomes = tuple(
+                pool.map(
+                    lambda context: sweep_cluster(
+                        own(context), context, runtime=runtime, stream=shared
+                    ),
+                    contexts,
+                )
+            )
     fields = fleet_fields(
         outcomes, dry_run=settings.dry_run, duration_ms=int((runtime.monotonic() - started) * 1000)
     )

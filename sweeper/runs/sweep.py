@@ -14,8 +14,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sweeper.cluster.gather import discover_vap_version, gather
 from sweeper.cluster.kube import KubeClient
@@ -168,16 +170,23 @@ def judge(
             "the cluster serves no ValidatingAdmissionPolicy API; nothing to do",
         )
         return None
-    config = observe_gatekeeper(client, settings.observing)
+    # Gatekeeper's Deployments are read beside the cluster's lists (the plan needs them,
+    # the lists do not): the observation costs no round trip of its own.
+    with ThreadPoolExecutor(1, thread_name_prefix="observe") as beside:
+        observing = beside.submit(observe_gatekeeper, client, settings.observing)
+        with _no_cyclic_gc():
+            inventory = gather(
+                client,
+                vap_version=version,
+                concurrency=settings.access.read_concurrency,
+                keep_pages=settings.dry_run,
+            )
+        config = observing.result()
     reporter.event(
         Event.GATEKEEPER_OBSERVED, "what the sweep assumes about Gatekeeper", **config.fields()
     )
     if settings.observing.enabled:  # else the rules hold the options' values already
         settings = replace(settings, rules=replace(settings.rules, gatekeeper=config.defaults))
-    with _no_cyclic_gc():
-        inventory = gather(
-            client, vap_version=version, concurrency=settings.access.read_concurrency
-        )
     reporter.list_failures(inventory)
     installed = inventory.template_crd is Presence.PRESENT
     for concern in config.warnings(gatekeeper_installed=installed):
@@ -195,11 +204,7 @@ def observe_gatekeeper(client: KubeClient, observing: Observing) -> GatekeeperCo
     observation = None
     if observing.enabled:
         try:
-            deployments = client.list(
-                paths.deployments(namespace),
-                label_selector=f"{SYSTEM_LABEL}=yes",
-                transform=lambda obj: obj,
-            )
+            deployments = read_gatekeeper(client, namespace)
         except ApiError as error:
             observation = not_observed(namespace, f"cannot list its Deployments: {error}")
         else:
@@ -209,6 +214,16 @@ def observe_gatekeeper(client: KubeClient, observing: Observing) -> GatekeeperCo
         vap_option=observing.vap_default,
         vapb_option=observing.vapb_default,
         namespace=namespace,
+    )
+
+
+def read_gatekeeper(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
+    """The reads observing Gatekeeper takes: its labelled Deployments. They run beside
+    gather, in a thread of their own; another read (say its ReplicaSets) goes here."""
+    return client.list(
+        paths.deployments(namespace),
+        label_selector=f"{SYSTEM_LABEL}=yes",
+        transform=lambda obj: obj,
     )
 
 

@@ -95,6 +95,8 @@ appends it. Called with (dict "root" $ "dryRun" bool): the one-shot Job has its 
   (list "SWEEPER_BURST" $s.burst)
   (list "SWEEPER_CONCURRENCY" $s.concurrency)
   (list "SWEEPER_READ_CONCURRENCY" $s.readConcurrency)
+  (list "SWEEPER_READ_QPS" $s.readQps)
+  (list "SWEEPER_READ_BURST" $s.readBurst)
   (list "SWEEPER_CLUSTER_NAME" $s.clusterName)
   (list "SWEEPER_OUTPUT" $s.output)
   (list "SWEEPER_PUSHGATEWAY_URL" $s.pushgatewayUrl)
