@@ -26,7 +26,7 @@ from sweeper.output.notices import metric_samples
 RULES = ROOT / "cronjob" / "chart" / "files" / "prometheus-rules.yaml"
 COMPONENT = ROOT / "cronjob" / "components" / "prometheus-rule" / "prometheusrule.yaml"
 UNIT_TESTS = ROOT / "tests" / "alerts" / "prometheus-rules.test.yaml"
-LOKI_RULES = ROOT / "docs" / "alerts" / "loki-rules.yaml"
+LOKI_RULES = ROOT / "cronjob" / "chart" / "files" / "loki-rules.yaml"
 RUNBOOK = ROOT / "docs" / "runbook.md"
 DASHBOARD = ROOT / "docs" / "dashboard.json"
 
