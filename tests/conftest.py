@@ -1,14 +1,27 @@
-"""Shared fixtures: a fake API server on 127.0.0.1 and a kubeconfig that points at it."""
+"""Shared fixtures: a fake API server on 127.0.0.1 and a kubeconfig that points at it; one
+real Loki per session for the ``loki`` tests (from ``$LOKI_ASSETS``, skipped without); a
+session check that the run left /var/lib/prometheus and the user's home as it found them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import T0
+from helpers import T0, tool_env
+from loki_service import Loki, assets_problem, start_loki
+from machine_state import changes, machine_state
 
 from sweeper.testing import FakeApiServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "loki: runs against a real Loki and logcli from $LOKI_ASSETS (skipped, saying why, "
+        "without them)",
+    )
 
 
 @pytest.fixture
@@ -20,3 +33,31 @@ def server() -> Iterator[FakeApiServer]:
 @pytest.fixture
 def kubeconfig(server: FakeApiServer, tmp_path: Path) -> str:
     return server.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_left_as_found() -> Iterator[None]:
+    """Fails the run (an error at the last test's teardown) when it added, changed or removed
+    a file in /var/lib/prometheus or the user's home: every program a test starts keeps its
+    state in the test's tmp dir (tests/machine_state.py)."""
+    before = machine_state()
+    yield
+    changed = changes(before, machine_state())
+    if changed:
+        pytest.fail(
+            "the test run touched files outside its tmp dirs:\n" + "\n".join(changed),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def loki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loki]:
+    """One Loki for the session, all its state in a tmp dir, stopped by PID at the end."""
+    problem = assets_problem(os.environ.get("LOKI_ASSETS"))
+    if problem is not None:
+        pytest.skip(problem)
+    directory = tmp_path_factory.mktemp("loki")
+    assets = Path(os.environ["LOKI_ASSETS"]).resolve()
+    service = start_loki(assets, directory, tool_env(directory / "home"))
+    yield service
+    service.stop()

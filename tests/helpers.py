@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sweeper.core.settings import ClusterAccess, Guards, Notices, Observing, Rules, Settings
@@ -119,3 +121,22 @@ def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         timeout=60,
         env={"PATH": "/usr/bin:/bin", **(env or {})},
     )
+
+
+def tool_env(state_dir: Path) -> dict[str, str]:
+    """The environment for an external program a test starts: every place it could keep
+    state (HOME, kubectl's config and cache, the XDG dirs, TMPDIR) under ``state_dir``, the
+    test's tmp dir, and nothing else inherited but PATH (tests/test_machine_state.py)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    home = str(state_dir)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "TMPDIR": home,
+        "KUBECONFIG": str(state_dir / "kubeconfig"),
+        "KUBECACHEDIR": str(state_dir / "kube-cache"),
+        "XDG_CACHE_HOME": str(state_dir / "cache"),
+        "XDG_CONFIG_HOME": str(state_dir / "config"),
+        "XDG_DATA_HOME": str(state_dir / "data"),
+        "XDG_STATE_HOME": str(state_dir / "state"),
+    }

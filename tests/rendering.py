@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "cronjob" / "chart"
@@ -113,13 +114,19 @@ def render_chart(values: dict[str, Any] | None = None) -> list[Manifest]:
     return objects
 
 
-def kustomize(directory: Path) -> list[Manifest]:
-    """``kubectl kustomize DIR``; skips when kubectl is not installed."""
+def kustomize(directory: Path, state_dir: Path) -> list[Manifest]:
+    """``kubectl kustomize DIR``, its HOME, config and cache in ``state_dir`` (the test's tmp
+    dir); skips when kubectl is not installed."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed: it renders the kustomize dirs offline")
     result = subprocess.run(
-        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=True
+        [kubectl, "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=state_dir,
+        env=tool_env(state_dir / "kubectl"),
     )
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 

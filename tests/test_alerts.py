@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import tool_env
 from rendering import FULL_VALUES, ROOT, one, render_chart
 
 from sweeper.output.notices import metric_samples
@@ -25,7 +26,7 @@ from sweeper.output.notices import metric_samples
 RULES = ROOT / "cronjob" / "chart" / "files" / "prometheus-rules.yaml"
 COMPONENT = ROOT / "cronjob" / "components" / "prometheus-rule" / "prometheusrule.yaml"
 UNIT_TESTS = ROOT / "tests" / "alerts" / "prometheus-rules.test.yaml"
-LOKI_RULES = ROOT / "docs" / "alerts" / "loki-rules.yaml"
+LOKI_RULES = ROOT / "cronjob" / "chart" / "files" / "loki-rules.yaml"
 RUNBOOK = ROOT / "docs" / "runbook.md"
 DASHBOARD = ROOT / "docs" / "dashboard.json"
 
@@ -37,8 +38,17 @@ def promtool() -> str:
     return found
 
 
-def run_promtool(*args: str) -> None:
-    result = subprocess.run([promtool(), *args], capture_output=True, text=True, check=False)
+def run_promtool(state_dir: Path, *args: str) -> None:
+    """promtool, its HOME and TMPDIR (``test rules`` makes a throw-away TSDB there) in the
+    test's tmp dir."""
+    result = subprocess.run(
+        [promtool(), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=state_dir,
+        env=tool_env(state_dir / "promtool"),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -70,14 +80,14 @@ def test_the_rule_groups_ship_the_same_everywhere() -> None:
 
 
 def test_promtool_checks_the_rule_files(tmp_path: Path) -> None:
-    run_promtool("check", "rules", str(RULES))
+    run_promtool(tmp_path, "check", "rules", str(RULES))
     extracted = tmp_path / "component.yaml"
     extracted.write_text(yaml.safe_dump(yaml.safe_load(COMPONENT.read_text())["spec"]))
-    run_promtool("check", "rules", str(extracted))
+    run_promtool(tmp_path, "check", "rules", str(extracted))
 
 
-def test_promtool_unit_tests_pass() -> None:
-    run_promtool("test", "rules", str(UNIT_TESTS))
+def test_promtool_unit_tests_pass(tmp_path: Path) -> None:
+    run_promtool(tmp_path, "test", "rules", str(UNIT_TESTS))
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
@@ -193,7 +203,7 @@ def test_promtool_parses_the_dashboards_promql(tmp_path: Path) -> None:
     }
     path = tmp_path / "dashboard-rules.yaml"
     path.write_text(yaml.safe_dump(rules))
-    run_promtool("check", "rules", str(path))
+    run_promtool(tmp_path, "check", "rules", str(path))
     pushed = {f"gatekeeper_sweeper_{name}" for name, *_ in _sample_metrics()}
     for query in queries:
         assert set(re.findall(r"gatekeeper_sweeper_[a-z_]+", query)) <= pushed, query

@@ -9,6 +9,7 @@ sends is proved in tests/test_rbac.py.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import click
@@ -143,9 +144,9 @@ def test_chart_app_version_is_the_sweeper_version() -> None:
 # --- the chart and the kustomize base deploy the same thing -----------------------------
 
 
-def test_default_cronjob_equals_the_kustomize_base() -> None:
+def test_default_cronjob_equals_the_kustomize_base(tmp_path: Path) -> None:
     chart = one(render_chart(), "CronJob")
-    base = one(kustomize(ROOT / "cronjob"), "CronJob")
+    base = one(kustomize(ROOT / "cronjob", tmp_path), "CronJob")
     assert chart["metadata"]["name"] == base["metadata"]["name"]
     assert chart["metadata"]["namespace"] == base["metadata"]["namespace"]
     chart_spec, base_spec = chart["spec"], base["spec"]
@@ -159,10 +160,10 @@ def test_default_cronjob_equals_the_kustomize_base() -> None:
     assert base_labels.items() <= chart_job["spec"]["template"]["metadata"]["labels"].items()
 
 
-def test_oneshot_job_equals_the_kustomize_oneshot() -> None:
+def test_oneshot_job_equals_the_kustomize_oneshot(tmp_path: Path) -> None:
     assert not [o for o in render_chart() if o["kind"] == "Job"], "opt-in only"
     chart = one(render_chart({"oneshot": {"enabled": True}}), "Job")
-    base = one(kustomize(ROOT / "cronjob" / "oneshot"), "Job")
+    base = one(kustomize(ROOT / "cronjob" / "oneshot", tmp_path), "Job")
     assert chart["metadata"]["name"] == base["metadata"]["name"]
     assert without_template_metadata(chart["spec"]) == without_template_metadata(base["spec"])
     assert {"name": "SWEEPER_DRY_RUN", "value": "true"} in env_of(chart["spec"])
@@ -170,9 +171,9 @@ def test_oneshot_job_equals_the_kustomize_oneshot() -> None:
     assert {"name": "SWEEPER_DRY_RUN", "value": "false"} in env_of(real["spec"])
 
 
-def test_events_equal_the_events_component() -> None:
+def test_events_equal_the_events_component(tmp_path: Path) -> None:
     chart = render_chart({"events": {"enabled": True}})
-    base = kustomize(ROOT / "examples" / "with-events")
+    base = kustomize(ROOT / "examples" / "with-events", tmp_path)
     chart_job = one(chart, "CronJob")["spec"]["jobTemplate"]["spec"]
     base_job = one(base, "CronJob")["spec"]["jobTemplate"]["spec"]
     assert without_template_metadata(chart_job) == without_template_metadata(base_job)
@@ -184,8 +185,8 @@ def test_events_equal_the_events_component() -> None:
     assert not [o for o in render_chart() if o["metadata"]["name"].endswith("-events")]
 
 
-def test_rbac_equals_the_kustomize_base() -> None:
-    chart, base = render_chart(), kustomize(ROOT / "cronjob")
+def test_rbac_equals_the_kustomize_base(tmp_path: Path) -> None:
+    chart, base = render_chart(), kustomize(ROOT / "cronjob", tmp_path)
     for kind in ("ClusterRole", "ClusterRoleBinding", "ServiceAccount"):
         chart_obj, base_obj = one(chart, kind), one(base, kind)
         for field in ("rules", "roleRef", "subjects", "automountServiceAccountToken"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import tool_env
 
 from sweeper.testing import FakeApiServer
 from sweeper.testing.sample import seed_sample_cluster
@@ -32,7 +32,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeApiS
 def kubectl(cluster: tuple[FakeApiServer, Path], *args: str) -> subprocess.CompletedProcess:
     """kubectl with only our kubeconfig; HOME is private (kubectl caches discovery there)."""
     _, kubeconfig = cluster
-    env = {"HOME": str(kubeconfig.parent), "PATH": os.environ.get("PATH", "")}
+    env = tool_env(kubeconfig.parent / "kubectl")
     return subprocess.run(
         [KUBECTL or "kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout", "10s", *args],
         env=env,
@@ -131,7 +131,7 @@ def test_an_untrusted_server_certificate_is_refused(cluster, tmp_path: Path) -> 
         other_config = Path(other.write_kubeconfig(tmp_path / "other"))
         forged = other_config.read_text().replace(other.url, server.url)
         (tmp_path / "forged").write_text(forged)
-        env = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+        env = tool_env(tmp_path / "kubectl")
         done = subprocess.run(
             [
                 KUBECTL or "kubectl",

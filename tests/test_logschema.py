@@ -109,10 +109,10 @@ def test_a_line_off_the_schema_fails(line: dict[str, Any], needle: str) -> None:
 # --- the LogQL recipes, read against the lines of real sweeps ---------------------------------
 
 
-LOKI_RULES = DOC.parent / "alerts" / "loki-rules.yaml"
+LOKI_RULES = DOC.parent.parent / "cronjob" / "chart" / "files" / "loki-rules.yaml"
 DASHBOARD = DOC.parent / "dashboard.json"
 # The dashboard's Grafana variables, as Grafana would expand them ("All" is .*).
-GRAFANA_VARIABLES = {"$cluster": ".*", "$__auto": "5m", "$__range": "1d"}
+GRAFANA_VARIABLES = {"$selector": SELECTOR, "$cluster": ".*", "$__auto": "5m", "$__range": "1d"}
 
 
 def recipes() -> list[str]:

@@ -154,10 +154,10 @@ def test_dockerfile_runs_the_sweep_as_non_root_with_this_version() -> None:
     assert "ARG RUNTIME_IMAGE=gcr.io/distroless/python3-debian12:nonroot" in lines
 
 
-def test_base_puts_everything_in_its_namespace_but_the_observer_role() -> None:
+def test_base_puts_everything_in_its_namespace_but_the_observer_role(tmp_path: Path) -> None:
     from rendering import kustomize
 
-    for obj in kustomize(ROOT / "cronjob"):
+    for obj in kustomize(ROOT / "cronjob", tmp_path):
         namespace = obj["metadata"].get("namespace")
         if obj["kind"] in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
             assert namespace is None

@@ -1,9 +1,12 @@
 """Sweeps push to a real Prometheus Pushgateway (the Debian ``prometheus-pushgateway`` binary).
 
-The fixture starts it on 127.0.0.1 on a free port, without persistence, and stops it at
-teardown; the tests skip with the reason when the binary is absent (``.ci/run`` installs
-it). Each test runs ``sweeper sweep`` through the CLI against the fake API server
-and reads the gateway's ``/metrics`` back.
+The fixture starts it on 127.0.0.1 on a free port, without persistence (Debian's build
+defaults ``--persistence.file`` to /var/lib/prometheus/pushgateway.data: an empty value keeps
+the metrics in memory only, so no test reads what an earlier gateway left there or writes
+there), in its own session with HOME and the working directory in the test's tmp dir, and
+stops it by PID at teardown; the tests skip with the reason when the binary is absent
+(``.ci/run`` installs it). Each test runs ``sweeper sweep`` through the CLI against the fake
+API server and reads the gateway's ``/metrics`` back.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from helpers import NOW
+from helpers import NOW, tool_env
 from prometheus_client.parser import text_string_to_metric_families
 
 from sweeper import __version__
@@ -103,7 +106,12 @@ class Gateway:
 
 def start_gateway(binary: str, tmp_path: Path, *, auth: tuple[str, str] | None) -> Gateway:
     port = free_port()
-    args = [binary, f"--web.listen-address=127.0.0.1:{port}", "--log.level=error"]
+    args = [
+        binary,
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--persistence.file=",  # in memory only: nothing read from or written to /var/lib
+        "--log.level=error",
+    ]
     if auth is not None:
         bcrypt = pytest.importorskip("bcrypt", reason="bcrypt (the test extra) hashes the password")
         hashed = bcrypt.hashpw(auth[1].encode(), bcrypt.gensalt(rounds=4)).decode()
@@ -111,7 +119,14 @@ def start_gateway(binary: str, tmp_path: Path, *, auth: tuple[str, str] | None) 
         config.write_text(f"basic_auth_users:\n  {auth[0]}: '{hashed}'\n")
         args.append(f"--web.config.file={config}")
     log = (tmp_path / "pushgateway.log").open("wb")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=tool_env(tmp_path),
+        start_new_session=True,  # Ctrl-C reaches pytest only; the fixture stops it by PID
+    )
     gateway = Gateway(f"http://127.0.0.1:{port}", process, auth)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:  # a real process: poll until it answers
