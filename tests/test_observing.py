@@ -62,7 +62,10 @@ def test_a_403_on_deployments_is_one_warning_and_changes_no_exit_code(
     assert warning["level"] == "warning" and "403" in warning["msg"]
     (line,) = run.events("gatekeeper_observed")
     assert "403" in line["problem"] and line["vapb_default_source"] == "default"
-    assert run.exit_code == 0 and run.summary["deleted"] == 6
+    assert warning["cause"] == "deployments-unreadable"
+    # Version unknown: the sample's legacy duplicate is held and reported, not deleted.
+    assert run.exit_code == 0 and run.summary["deleted"] == 5
+    assert "legacy-duplicate" in {line["reason"] for line in run.events("reported")}
 
 
 def test_disagreeing_generating_containers_are_not_observed(
@@ -87,7 +90,8 @@ def test_no_generating_container_while_gatekeeper_is_installed_is_reported(
     run = observed_sweep(server, tmp_path, dry_run=True)
     (idle,) = run.events("gatekeeper_idle")
     assert idle["level"] == "warning" and "no running container generates" in idle["msg"]
-    assert run.exit_code == 0 and run.summary["would_delete"] == 6  # no verdict changes
+    # No verdict changes but the version-unknown hold of the sample's legacy duplicate.
+    assert run.exit_code == 0 and run.summary["would_delete"] == 5
 
 
 def test_scaled_to_zero_is_idle_too(server: FakeApiServer, tmp_path) -> None:

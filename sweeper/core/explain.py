@@ -254,7 +254,12 @@ def _binding_wish(kind: str, facts: gk.ConstraintFacts, inventory: Inventory, ru
         return Wish(gk.Want.UNKNOWN.value, "list of templates incomplete")
     template = inventory.templates.get(gk.template_name_for_kind(kind))
     tfacts = template.facts if template is not None else None
-    return _as_wish(gk.wants_binding(facts, template=tfacts, defaults=rules.gatekeeper))
+    ending = template.terminating if template is not None else False
+    return _as_wish(
+        gk.wants_binding(
+            facts, template=tfacts, defaults=rules.gatekeeper, template_terminating=ending
+        )
+    )
 
 
 def _wish(

@@ -77,6 +77,8 @@ class _Judge:
         self.inv = inventory
         self.defaults = rules.gatekeeper
         self.scheme = self.defaults.binding_scheme
+        # Gatekeeper older than v3.17 runs: only the owner-gone rows may delete.
+        self.not_modelled = self.defaults.not_modelled
         self.bindings_by_name = {obj.name: obj for obj in inventory.bindings}
         self.policy_names = {obj.name for obj in inventory.policies}
         self.templates_complete = inventory.complete(_TEMPLATES)
@@ -111,7 +113,7 @@ class _Judge:
         if decision.want is _WANT_UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is _WANT_NO:  # row 7: carries one of its owner's names
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
+            return self._unwanted(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
         duplicate = self._duplicate(obj, owner, ref, names)
         if duplicate is not None:
             return duplicate
@@ -137,19 +139,39 @@ class _Judge:
         """Rows 8-9: a wanted binding under the name the running Gatekeeper does not use is a
         duplicate only while the managed one exists for the same constraint."""
         new_name, legacy_name = names
-        legacy = self.defaults.legacy_binding_names
-        managed = legacy_name if legacy else new_name
+        scheme = self.defaults.new_binding_names
+        if scheme is None:  # version unknown: each name is the one some version manages
+            other = legacy_name if obj.name == new_name else new_name
+            if _owned_by(self.bindings_by_name.get(other), ref):
+                return _report(
+                    obj,
+                    Reason.LEGACY_DUPLICATE,
+                    f"{other} enforces the same constraint; version unknown: each name is "
+                    "the one some Gatekeeper version manages, so neither is deleted",
+                    owner,
+                )
+            return None
+        managed = new_name if scheme else legacy_name
         if obj.name == managed:
             return None
         if _owned_by(self.bindings_by_name.get(managed), ref):
-            return _delete(
+            return self._unwanted(
                 obj,
                 Reason.LEGACY_DUPLICATE,
                 f"{managed} enforces the same constraint; Gatekeeper uses {self.scheme}",
                 owner,
-                Recheck.LEGACY_BINDING if legacy else Recheck.NEW_BINDING,
+                Recheck.NEW_BINDING if scheme else Recheck.LEGACY_BINDING,
             )
         return None  # row 9: its only binding, under either name
+
+    def _unwanted(
+        self, obj: AdmissionObject, reason: Reason, detail: str, owner: Owner, recheck: Recheck
+    ) -> Verdict:
+        """A deletion because Gatekeeper does not want the object (rows 2, 7 and 8): held as
+        undecided while a Gatekeeper older than v3.17 runs, whose wishes are not modelled."""
+        if self.not_modelled is not None:
+            return _undecided(obj, f"{self.not_modelled} ({reason}: {detail})", owner)
+        return _delete(obj, reason, detail, owner, recheck)
 
     def _constraint(
         self, obj: AdmissionObject, owner: Owner, kind: str, name: str, *, unowned: bool
@@ -190,10 +212,13 @@ class _Judge:
             return unknown, Recheck.CONSTRAINT
         template = self.inv.templates.get(gk.template_name_for_kind(kind))
         tfacts = template.facts if template else None
+        ending = template.terminating if template else False
         policy = gk.wants_policy(tfacts, self.defaults) if tfacts else None
-        template_decides = policy is None or policy.want is not gk.Want.YES
+        template_decides = policy is None or policy.want is not gk.Want.YES or ending is not False
         result = (
-            gk.wants_binding(facts, template=tfacts, defaults=self.defaults),
+            gk.wants_binding(
+                facts, template=tfacts, defaults=self.defaults, template_terminating=ending
+            ),
             Recheck.TEMPLATE if template_decides else Recheck.CONSTRAINT,
         )
         self._wants[key] = result
@@ -223,7 +248,7 @@ class _Judge:
         if decision.want is gk.Want.UNKNOWN:
             return _undecided(obj, decision.why, owner)
         if decision.want is gk.Want.NO:  # row 7: carries its owner's name
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
+            return self._unwanted(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if found.uid != ref.uid:
             return _report(
                 obj,
@@ -261,7 +286,7 @@ class _Judge:
             if isinstance(found_template, Verdict):
                 return found_template
             decision = gk.wants_policy(found_template.facts, self.defaults)
-            return _unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
+            return self._unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
         claimed = self._claimed(obj, owner)
         if claimed is not None:
             return claimed
@@ -269,7 +294,27 @@ class _Judge:
         if isinstance(found, Verdict):
             return found
         decision, recheck = self._binding_wanted(kind, found.facts)
-        return _unowned_by_want(obj, owner, decision, recheck)
+        return self._unowned_by_want(obj, owner, decision, recheck)
+
+    def _unowned_by_want(
+        self, obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
+    ) -> Verdict:
+        """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is
+        orphaned."""
+        if decision.rejected:
+            return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+        if decision.want is gk.Want.UNKNOWN:
+            return _undecided(obj, decision.why, owner)
+        if decision.want is gk.Want.NO:
+            detail = f"owner does not want it ({decision.why})"
+            return self._unwanted(obj, Reason.ORPHANED_UNOWNED, detail, owner, recheck)
+        return _verdict(
+            obj,
+            Action.KEEP,
+            Reason.WANTED,
+            "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
+            owner,
+        )
 
     def _claimed(self, obj: AdmissionObject, owner: Owner) -> Verdict | None:
         """Row 2's "no live owner wants that name", over every reading of the name.
@@ -348,27 +393,6 @@ def _owned_by(obj: AdmissionObject | None, ref: gk.OwnerRef) -> bool:
         and obj.owner.group == gk.CONSTRAINTS_GROUP
         and obj.owner.kind.lower() == ref.kind.lower()
         and obj.owner.name == ref.name
-    )
-
-
-def _unowned_by_want(
-    obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
-) -> Verdict:
-    """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is orphaned."""
-    if decision.rejected:
-        return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
-    if decision.want is gk.Want.UNKNOWN:
-        return _undecided(obj, decision.why, owner)
-    if decision.want is gk.Want.NO:
-        return _delete(
-            obj, Reason.ORPHANED_UNOWNED, f"owner does not want it ({decision.why})", owner, recheck
-        )
-    return _verdict(
-        obj,
-        Action.KEEP,
-        Reason.WANTED,
-        "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
-        owner,
     )
 
 

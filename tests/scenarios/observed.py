@@ -7,6 +7,7 @@ from typing import Any
 
 from scenarios.building import VAP_ONLY, Cluster, Scenario
 from sweeper.core import observe
+from sweeper.testing import objects as make
 
 
 def observed_v3_22_0() -> Scenario:
@@ -79,7 +80,12 @@ def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
+            "metadata": {
+                "name": name,
+                "namespace": "gatekeeper-system",
+                "labels": labels,
+                "generation": 1,
+            },
             "spec": {
                 "replicas": 1,
                 "template": {
@@ -87,6 +93,7 @@ def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any
                     "spec": {"containers": [manager]},
                 },
             },
+            "status": make.deployment_status(1),
         }
 
     return [
