@@ -11,7 +11,6 @@ from __future__ import annotations
 from copy import deepcopy
 
 from sweeper.core import gatekeeper as gk
-from sweeper.testing.workload_objects import deployment_status
 from sweeper.testing.gatekeeper_objects import (
     CONSTRAINT_API_VERSION,
     TEMPLATE_OWNER_API_VERSION,
@@ -19,6 +18,7 @@ from sweeper.testing.gatekeeper_objects import (
     kind_of,
     metadata,
 )
+from sweeper.testing.workload_objects import deployment_status
 
 
 def _internal_match_condition(name: str, field: str) -> dict[str, str]:
