@@ -61,6 +61,13 @@ def observed_binding_default_off() -> Scenario:
     )
 
 
+def running(version: str, *audit_args: str) -> dict[str, Any]:
+    """A scenario's ``defaults`` and ``deployments`` when this Gatekeeper runs."""
+    deployments = gatekeeper_deployments(version, *audit_args)
+    defaults = observe.resolve(observe.observe(deployments)).defaults
+    return {"defaults": defaults, "deployments": deployments}
+
+
 def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any]]:
     """The chart's two Deployments: generate runs in the audit one."""
 
