@@ -43,6 +43,7 @@ NO_GENERATOR = "no container runs Gatekeeper's generate operation"
 # The cause of a ``gatekeeper_not_observed`` line (docs/logging.md).
 (
     CAUSE_UNLISTED,
+    CAUSE_ARGS,
     CAUSE_NO_DEPLOYMENT,
     CAUSE_NO_GENERATOR,
     CAUSE_ROLLOUT,
@@ -52,6 +53,7 @@ NO_GENERATOR = "no container runs Gatekeeper's generate operation"
     CAUSE_UNMODELLED,
 ) = (
     "deployments-unreadable",
+    "args-unreadable",  # manager_args.Unreadable's default cause
     "no-deployment",
     "no-generator",
     "rollout",
@@ -131,7 +133,7 @@ def observe(
     except Unreadable as exc:
         problem, cause = str(exc), exc.cause
     except (TypeError, ValueError, AttributeError, RecursionError) as exc:  # never a traceback
-        problem, cause = f"unreadable Deployment: {exc}", "args-unreadable"
+        problem, cause = f"unreadable Deployment: {exc}", CAUSE_ARGS
     return Observation(
         namespace,
         partial.deployments or tuple(read.name for read in reads),
