@@ -78,7 +78,7 @@ class Observation:
     problem: str | None = None
     cause: str | None = None  # the kind of problem (CAUSE_*)
     version_unknown: str | None = None  # why the version is unknown, when the rest is observed
-    unmodelled: Version | None = None  # a running version older than v3.17.0
+    unmodelled: str | None = None  # a running version older than v3.17.0, or why one may run
     rollout: str | None = None  # which Deployments roll out, and how they were read
     remote: tuple[str, ...] = ()  # containers that generate for another cluster
     needs_replicasets: bool = False  # call observe again with the namespace's ReplicaSets
@@ -160,6 +160,9 @@ def _partial(namespace: str, reads: list[DeploymentRead]) -> Observation:
     """What is known before the flags are combined: names, generators, versions, rollouts."""
     generators = [g for read in reads for g in read.generators]
     old = [g.version for g in generators if g.version and modelled(g.version) is False]
+    unmodelled = str(min(old, key=lambda v: (v.core, v.pre == "", v.pre))) if old else None
+    if unmodelled is None:
+        unmodelled = _maybe_unmodelled(reads)
     rolling = [read for read in reads if read.rollout is not None]
     rollout = None
     if rolling:
@@ -170,11 +173,24 @@ def _partial(namespace: str, reads: list[DeploymentRead]) -> Observation:
         namespace,
         tuple(read.name for read in reads),
         tuple(g.where for g in generators),
-        unmodelled=min(old, key=lambda v: (v.core, v.pre == "", v.pre)) if old else None,
+        unmodelled=unmodelled,
         rollout=rollout,
         remote=tuple(where for read in reads for where in read.remote),
         reconciling=any(g.replicas > 0 for g in generators),
     )
+
+
+def _maybe_unmodelled(reads: list[DeploymentRead]) -> str | None:
+    """Why a running manager of unknown version may be older than v3.17, if one may be: no
+    tag or label gives its version and nothing proves v3.17+ (a default flag or the generate
+    operation in its args, or the image of a container whose args do)."""
+    generators = [g for read in reads for g in read.generators]
+    proven = {g.image for g in generators if g.proven or g.version is not None}
+    unknown = [g.where for g in generators if g.version is None and g.image not in proven]
+    unknown += [where for read in reads for where, image in read.maybe_old if image not in proven]
+    if not unknown:
+        return None
+    return f"of unknown version in {unknown[0]} (nothing proves v3.17+: maybe v3.16)"
 
 
 def _observed(partial: Observation, reads: list[DeploymentRead]) -> Observation:
@@ -267,7 +283,7 @@ class GatekeeperConfig:
     problem: str | None  # why Gatekeeper was not observed; None when it was
     cause: str | None = None
     version_unknown: str | None = None  # why the version is unknown while the flags are seen
-    unmodelled: Version | None = None
+    unmodelled: str | None = None
     rollout: str | None = None
     remote: tuple[str, ...] = ()
 
@@ -275,7 +291,7 @@ class GatekeeperConfig:
     def defaults(self) -> GatekeeperDefaults:
         """What ``Rules.gatekeeper`` should hold."""
         return GatekeeperDefaults(
-            self.vap_default, self.vapb_default, self.version, version_text(self.unmodelled)
+            self.vap_default, self.vapb_default, self.version, self.unmodelled
         )
 
     @property
@@ -301,7 +317,7 @@ class GatekeeperConfig:
             "problem": self.problem,
             "cause": self.cause if self.problem else None,
             "version_unknown": self.version_unknown,
-            "unmodelled": version_text(self.unmodelled),
+            "unmodelled": self.unmodelled,
         }
         fields.update({key: value for key, value in optional.items() if value is not None})
         return fields

@@ -59,6 +59,10 @@ class Generator:
     vap_default: bool | None  # explicit in its argv; None when absent
     vapb_default: bool | None
     replicas: int  # pods of its template
+    image: str = ""
+    # Its args prove v3.17+ (a default flag, or the generate operation: older managers exit on
+    # an undefined flag): what matters when no tag or label gives the version.
+    proven: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,9 @@ class DeploymentRead:
     name: str
     generators: tuple[Generator, ...]
     remote: tuple[str, ...]  # containers that generate for another cluster
+    # (where, image) of containers of unknown version with a validation operation and no
+    # generate operation: they generate if older than v3.18 (not modelled before v3.17)
+    maybe_old: tuple[tuple[str, str], ...]
     rollout: str | None  # None: fully rolled out; else why not
     needs_replicasets: bool  # not rolled out, and its ReplicaSets not given yet
 
@@ -111,9 +118,10 @@ def _argv(container: dict, where: str) -> list[str] | None:
 
 def _container(
     container: object, prefix: str, deployment: str, labels: Version | None, replicas: int
-) -> Generator | str | None:
-    """The container as a Generator; its name when it generates for another cluster; None
-    when it is no manager or does not generate."""
+) -> Generator | tuple[str, str, str] | None:
+    """The container as a Generator; ("remote" or "maybe-old", its name) when it generates for
+    another cluster, or may generate as a version older than modelled; None when it is no
+    manager or does not generate."""
     if not isinstance(container, dict):
         raise Unreadable(f"{prefix}: a container is not an object")
     name = container.get("name")
@@ -132,16 +140,22 @@ def _container(
         raise Unreadable(f"{where}: the generate operation does not exist before v3.18")
     if not operations & VALIDATION_OPERATIONS:
         return None
+    image = container.get("image") or ""
     if not older and "generate" not in operations:
-        return None
+        maybe_old = version is None and not flags.remote_cluster
+        return ("maybe-old", where, image) if maybe_old else None
     if flags.remote_cluster:
-        return where
-    return Generator(where, deployment, version, flags.vap_default, flags.vapb_default, replicas)
+        return ("remote", where, image)
+    explicit = flags.operations is not None and "generate" in flags.operations
+    proven = explicit or flags.vap_default is not None or flags.vapb_default is not None
+    return Generator(
+        where, deployment, version, flags.vap_default, flags.vapb_default, replicas, image, proven
+    )
 
 
 def _pod_template(
     owner: dict, prefix: str, deployment: str, labels: Version | None, replicas: int
-) -> tuple[list[Generator], list[str]]:
+) -> tuple[list[Generator], list[tuple[str, str, str]]]:
     """The generating containers of ``owner.spec.template`` (a Deployment's or a ReplicaSet's)."""
     spec = get(owner, "spec", dict, prefix) or {}
     pod = get(spec, "template", dict, f"{prefix}.spec") or {}
@@ -151,7 +165,9 @@ def _pod_template(
     pod_spec = get(pod, "spec", dict, f"{prefix}.spec.template") or {}
     containers = get(pod_spec, "containers", list, f"{prefix}.spec.template.spec") or []
     found = [_container(c, prefix, deployment, labels, replicas) for c in containers]
-    return [g for g in found if isinstance(g, Generator)], [g for g in found if isinstance(g, str)]
+    return [g for g in found if isinstance(g, Generator)], [
+        g for g in found if isinstance(g, tuple)
+    ]
 
 
 def rollout_state(obj: dict, name: str) -> str | None:
@@ -226,14 +242,20 @@ def read_deployment(obj: object, replicasets: list | None) -> DeploymentRead | N
     replicas = get(get(obj, "spec", dict, name) or {}, "replicas", int, f"{name}.spec")
     count = 1 if replicas is None else replicas  # the API server defaults replicas to 1
     version = label_version(labels)
-    generators, remote = _pod_template(obj, name, name, version, count)
+    generators, others = _pod_template(obj, name, name, version, count)
     rollout = rollout_state(obj, name)
-    if rollout is None or replicasets is None:
-        return DeploymentRead(name, tuple(generators), tuple(remote), rollout, rollout is not None)
-    # Mid-rollout: the spec's template (its pods are starting) and every running old one.
-    for rs_name, rs, pods in _owned_replicasets(replicasets, name, metadata.get("uid")):
-        # An old template's version is its own: the Deployment's chart label is the new one.
-        more, more_remote = _pod_template(rs, f"{name}/{rs_name}", name, None, pods)
-        generators += more
-        remote += more_remote
-    return DeploymentRead(name, tuple(generators), tuple(remote), rollout, False)
+    if rollout is not None and replicasets is not None:
+        # Mid-rollout: the spec's template (its pods are starting) and every running old one.
+        for rs_name, rs, pods in _owned_replicasets(replicasets, name, metadata.get("uid")):
+            # An old template's version is its own: the Deployment's chart label is the new one.
+            more, more_others = _pod_template(rs, f"{name}/{rs_name}", name, None, pods)
+            generators += more
+            others += more_others
+    return DeploymentRead(
+        name,
+        tuple(generators),
+        tuple(where for kind, where, _ in others if kind == "remote"),
+        tuple((where, image) for kind, where, image in others if kind == "maybe-old"),
+        rollout,
+        rollout is not None and replicasets is None,
+    )
