@@ -41,27 +41,11 @@ TODAYS_DEFAULT = True  # both flags' default since v3.20 (GatekeeperDefaults)
 OBSERVATION_OFF = "observation is off (--no-observe-gatekeeper)"
 NO_GENERATOR = "no container runs Gatekeeper's generate operation"
 # The cause of a ``gatekeeper_not_observed`` line (docs/logging.md).
-(
-    CAUSE_UNLISTED,
-    CAUSE_ARGS,
-    CAUSE_NO_DEPLOYMENT,
-    CAUSE_NO_GENERATOR,
-    CAUSE_ROLLOUT,
-    CAUSE_FLAGS_UNKNOWN,
-    CAUSE_DISAGREE,
-    CAUSE_VERSION_UNKNOWN,
-    CAUSE_UNMODELLED,
-) = (
-    "deployments-unreadable",
-    "args-unreadable",  # manager_args.Unreadable's default cause
-    "no-deployment",
-    "no-generator",
-    "rollout",
-    "flags-unknown",
-    "disagree",
-    "version-unknown",
-    "version-unmodelled",
-)
+CAUSE_UNLISTED, CAUSE_NO_DEPLOYMENT = "deployments-unreadable", "no-deployment"
+CAUSE_ARGS = "args-unreadable"  # manager_args.Unreadable's default cause
+CAUSE_NO_GENERATOR, CAUSE_ROLLOUT = "no-generator", "rollout"
+CAUSE_FLAGS_UNKNOWN, CAUSE_DISAGREE = "flags-unknown", "disagree"
+CAUSE_VERSION_UNKNOWN, CAUSE_UNMODELLED = "version-unknown", "version-unmodelled"
 
 
 @dataclass(frozen=True, slots=True)
