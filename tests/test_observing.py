@@ -108,3 +108,19 @@ def test_observation_off_reads_no_deployment(server: FakeApiServer, tmp_path) ->
     (line,) = run.events("gatekeeper_observed")
     assert line["problem"].startswith("observation is off")
     assert not run.events("gatekeeper_not_observed")
+
+
+def test_a_rollout_whose_replicasets_are_forbidden_is_not_observed(
+    server: FakeApiServer, tmp_path
+) -> None:
+    """Old pods may still run the old flags: without their ReplicaSets, the safe side."""
+    stored = server.create(audit("v3.23.0", "--default-create-vap-binding-for-constraints=false"))
+    server.replace(make.stuck_rollout(stored))
+    server.inject(method="GET", path="/replicasets$", status=403, times=None)
+    run = observed_sweep(server, tmp_path, dry_run=True)
+    (warning,) = run.events("gatekeeper_not_observed")
+    assert warning["cause"] == "rollout" and "403" in warning["msg"]
+    (line,) = run.events("gatekeeper_observed")
+    assert (line["vapb_default"], line["vapb_default_source"]) == (True, "default")
+    assert "1 old replicas still running" in line["rollout"]
+    assert run.exit_code == 0
