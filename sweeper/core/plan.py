@@ -343,9 +343,10 @@ class _Judge:
                 owner,
             )
         if want is gk.Want.UNKNOWN:
-            return rows.undecided(
-                obj, "a constraint that may want this name cannot be parsed", owner
-            )
+            why = "a constraint that may want this name cannot be parsed"
+            if self.not_modelled is not None:
+                why = f"{self.not_modelled}: a live constraint may want this name"
+            return rows.undecided(obj, why, owner)
         if want is _REJECTED:
             return rows.report(
                 obj,
@@ -372,7 +373,10 @@ class _Judge:
                     continue
                 decision = self._binding_wanted(key[0], record.facts)[0]
                 want = _REJECTED if decision.rejected else decision.want
-                if record.terminating is None and want is gk.Want.NO:
+                # A malformed deletionTimestamp, or a Gatekeeper whose wishes are not modelled:
+                # "does not want" cannot be told.
+                unsure = record.terminating is None or self.not_modelled is not None
+                if unsure and want is gk.Want.NO:
                     want = gk.Want.UNKNOWN
                 for claimed in gk.binding_names(*key):
                     self._claims.setdefault(claimed, set()).add(want)
