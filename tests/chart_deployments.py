@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweeper.testing.objects import deployment_status
+
 IMAGE = "openpolicyagent/gatekeeper:v3.20.1"
 VAP, VAPB = "--default-create-vap-for-templates", "--default-create-vap-binding-for-constraints"
 AUDIT_ARGS = [
@@ -40,7 +42,7 @@ def deployment(
     replicas: int | None = 1,
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A Deployment shaped like the Helm chart's."""
+    """A Deployment shaped like the Helm chart's, fully rolled out."""
     labels = {"gatekeeper.sh/system": "yes", **(labels or {})}
     spec: dict[str, Any] = {
         "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": list(containers)}}
@@ -50,8 +52,14 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
+        "metadata": {
+            "name": name,
+            "namespace": "gatekeeper-system",
+            "labels": labels,
+            "generation": 1,
+        },
         "spec": spec,
+        "status": deployment_status(1 if replicas is None else replicas),
     }
 
 

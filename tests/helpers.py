@@ -13,10 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sweeper.core.gatekeeper import GatekeeperDefaults
 from sweeper.core.settings import ClusterAccess, Guards, Notices, Observing, Rules, Settings
+from sweeper.core.versions import parse_version
 from sweeper.output import logschema
 from sweeper.output.report import Reporter
 from sweeper.runs.sweep import Runtime, SweepResult, run_sweep
+from sweeper.testing.sample import GATEKEEPER_VERSION
 
 # Objects are created at T0 by the server's clock; sweeps run an hour later.
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -62,12 +65,16 @@ class SweepRun:
         return summaries[0]
 
 
+SAMPLE_GATEKEEPER = GatekeeperDefaults(version=parse_version(GATEKEEPER_VERSION))
+
+
 def settings_for(kubeconfig: str, **changes: Any) -> Settings:
     """Test settings: no min age, Gatekeeper not observed; any field of Settings or of one of
     its groups, or a whole group by its name."""
     groups = {
         "access": ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0),
-        "rules": Rules(min_age=timedelta(0)),
+        # The Gatekeeper the sample cluster deploys (v3.23.0: new binding names, flags on).
+        "rules": Rules(min_age=timedelta(0), gatekeeper=SAMPLE_GATEKEEPER),
         "guards": Guards(),
         "notices": Notices(),
         # A fixed Gatekeeper (``gatekeeper=`` in Rules) unless a test observes one.

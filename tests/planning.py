@@ -9,6 +9,7 @@ from sweeper.core.gatekeeper import GatekeeperDefaults
 from sweeper.core.plan import plan
 from sweeper.core.reasons import Action, Reason
 from sweeper.core.settings import Rules
+from sweeper.core.versions import Version
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 
@@ -56,11 +57,12 @@ def terminating(obj: dict, value: object = TERMINATING) -> dict:
     return obj
 
 
-V3_22_0 = GatekeeperDefaults(version=(3, 22, 0))  # manages the legacy binding names
+V3_22_0 = GatekeeperDefaults(version=Version(3, 22, 0))  # manages the legacy binding names
+V3_23_0 = GatekeeperDefaults(version=Version(3, 23, 0))  # manages the new binding names
 
 
-def candidate(objs: list[dict]) -> tuple[Any, Any]:
+def candidate(objs: list[dict], rules: Rules = RULES) -> tuple[Any, Any]:
     """The first deletion the plan makes of ``objs``, and the inventory it was made from."""
     inventory = snapshot(objs)
-    verdict = plan(inventory, RULES, now=NOW).deletions[0]
+    verdict = plan(inventory, rules, now=NOW).deletions[0]
     return verdict, inventory

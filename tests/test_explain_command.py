@@ -20,6 +20,7 @@ from sweeper.cli.commands import cli
 from sweeper.cli.options import decision_settings
 from sweeper.core.inventory import Inventory
 from sweeper.core.plan import plan
+from sweeper.core.settings import Observing
 from sweeper.runs.explain import describe, explain_command, run_explain
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
@@ -79,7 +80,10 @@ def test_explain_json_matches_a_dry_run_sweep_and_a_name_of_both_kinds(
         for kind in ("ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy")
         for o in server.objects(kind)
     ]
-    dry = sweep(kubeconfig, dry_run=True, min_age=timedelta(minutes=5))
+    # Observing, as explain does: Gatekeeper v3.23.0 manages the new binding names.
+    dry = sweep(
+        kubeconfig, dry_run=True, min_age=timedelta(minutes=5), observing=Observing(enabled=True)
+    )
     server.clear_requests()
     out, err = io.StringIO(), io.StringIO()
     options = _options(kubeconfig, output="json")

@@ -119,6 +119,7 @@ ROW_ACTIONS = {
     "3": {"undecided"},
     "6b": {"report"},
     "7b": {"report"},
+    "8": {"delete", "report"},  # report: the version unknown, the pair is held
     "9": {"keep"},
     "10": {"report"},
     "11": {"report"},

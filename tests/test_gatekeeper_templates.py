@@ -20,6 +20,7 @@ from gatekeeper_shapes import (
 )
 
 from sweeper.core import gatekeeper as gk
+from sweeper.core.versions import parse_version
 from sweeper.testing import objects as o
 
 # --- templates -----------------------------------------------------------------------------
@@ -280,21 +281,31 @@ def test_legacy_rego_field_counts_as_code() -> None:
 @pytest.mark.parametrize(
     ("version", "legacy"),
     [
-        (None, False),
-        ((3, 22, 0), True),
-        ((3, 22, 1), False),
-        ((3, 23, 0), False),
-        ((3, 17, 0), True),
-        ((4, 0, 0), False),
+        ("v3.22.0", True),
+        ("v3.22.1", False),
+        ("v3.22.2", False),
+        ("v3.23.0-beta.0", True),  # #4446 reached main after beta.0
+        ("v3.23.0-rc.0", False),
+        ("v3.23.0", False),
+        ("v3.17.0", True),
+        ("v4.0.0", False),
     ],
 )
-def test_managed_binding_name_follows_the_version(version: Any, legacy: bool) -> None:
-    defaults = gk.GatekeeperDefaults(version=version)
+def test_managed_binding_name_follows_the_version(version: str, legacy: bool) -> None:
+    defaults = gk.GatekeeperDefaults(version=parse_version(version))
     assert defaults.legacy_binding_names is legacy
+    assert defaults.new_binding_names is (not legacy)
     expected = "gatekeeper-c" if legacy else "gatekeeper-k8sfoo-c"
     assert gk.managed_binding_name("K8sFoo", "c", defaults) == expected
     assert gk.binding_names("K8sFoo", "c") == ("gatekeeper-k8sfoo-c", "gatekeeper-c")
     assert ("legacy" in defaults.binding_scheme) is legacy
+
+
+@pytest.mark.parametrize("version", [None, "v3.23.0-dev", "v3.23.0-gke.1"])
+def test_a_version_that_cannot_be_placed_names_bindings_either_way(version: str | None) -> None:
+    defaults = gk.GatekeeperDefaults(version=parse_version(version))
+    assert defaults.new_binding_names is None and not defaults.legacy_binding_names
+    assert "version unknown" in defaults.binding_scheme
 
 
 def test_duplicate_cel_entries_first_wins() -> None:

@@ -11,11 +11,11 @@ from chart_deployments import AUDIT_ARGS, IMAGE, VAP, VAPB, chart, container, de
 
 from sweeper.core import observe as ob
 from sweeper.core.gatekeeper import GatekeeperDefaults
-from sweeper.core.manager_args import (
-    Unreadable,
+from sweeper.core.manager_args import Unreadable, parse_flags
+from sweeper.core.versions import (
+    Version,
     image_version,
     label_version,
-    parse_flags,
     parse_version,
     version_default,
 )
@@ -94,30 +94,32 @@ def test_what_the_manager_would_refuse_is_unreadable(argv: list[str], message: s
 @pytest.mark.parametrize(
     ("image", "version"),
     [
-        ("openpolicyagent/gatekeeper:v3.20.1", (3, 20, 1)),
-        ("registry.example:5000/openpolicyagent/gatekeeper:v3.22.0", (3, 22, 0)),
+        ("openpolicyagent/gatekeeper:v3.20.1", Version(3, 20, 1)),
+        ("registry.example:5000/openpolicyagent/gatekeeper:v3.22.0", Version(3, 22, 0)),
         ("registry.example:5000/gatekeeper", None),  # the port is no tag
         ("openpolicyagent/gatekeeper@sha256:" + "a" * 64, None),
-        ("openpolicyagent/gatekeeper:v3.21.1@sha256:" + "b" * 64, (3, 21, 1)),
-        ("openpolicyagent/gatekeeper:3.19.0", (3, 19, 0)),
-        ("openpolicyagent/gatekeeper:v3.24.0-beta.0", (3, 24, 0)),
+        ("openpolicyagent/gatekeeper:v3.21.1@sha256:" + "b" * 64, Version(3, 21, 1)),
+        ("openpolicyagent/gatekeeper:3.19.0", Version(3, 19, 0)),
+        ("openpolicyagent/gatekeeper:v3.24.0-beta.0", Version(3, 24, 0, "beta.0")),
         ("openpolicyagent/gatekeeper:latest", None),
         ("openpolicyagent/gatekeeper:dev-3.20.1", None),
         ("", None),
     ],
 )
-def test_image_version(image: str, version: tuple[int, int, int] | None) -> None:
+def test_image_version(image: str, version: Version | None) -> None:
     assert image_version(image) == version
 
 
 def test_label_versions_and_version_defaults() -> None:
-    assert label_version({"helm.sh/chart": "gatekeeper-3.20.1"}) == (3, 20, 1)
-    assert label_version({"app.kubernetes.io/version": "3.19.2"}) == (3, 19, 2)
+    assert label_version({"helm.sh/chart": "gatekeeper-3.20.1"}) == Version(3, 20, 1)
+    assert label_version({"app.kubernetes.io/version": "3.19.2"}) == Version(3, 19, 2)
     assert label_version({"helm.sh/chart": "other-1.0.0"}) is None
     assert label_version({"app.kubernetes.io/version": 3}) is None
-    assert parse_version("v3.22.0_1") == (3, 22, 0)  # the chart writes "+" as "_"
-    assert version_default(None) is None and version_default((3, 16, 0)) is None
-    assert version_default((3, 19, 3)) is False and version_default((3, 20, 0)) is True
+    assert parse_version("v3.22.0_1") == Version(3, 22, 0)  # the chart writes "+" as "_"
+    assert version_default(None) is None and version_default(Version(3, 16, 0)) is None
+    assert (
+        version_default(Version(3, 19, 3)) is False and version_default(Version(3, 20, 0)) is True
+    )
 
 
 # --- which containers generate, and what they run with --------------------------------------
@@ -128,7 +130,7 @@ def test_chart_defaults_observed_from_the_audit_container() -> None:
     assert found.observed, found.problem
     assert found.deployments == ("gatekeeper-audit", "gatekeeper-controller-manager")
     assert found.generators == ("gatekeeper-audit/manager",)
-    assert (found.version, found.vap_default, found.vapb_default) == ((3, 20, 1), True, True)
+    assert (found.version, found.vap_default, found.vapb_default) == (Version(3, 20, 1), True, True)
     assert found.reconciling
 
 
@@ -147,12 +149,13 @@ def test_digest_only_image_falls_back_to_the_chart_label() -> None:
     deployments = chart(image=digest)
     for obj in deployments:
         obj["metadata"]["labels"]["helm.sh/chart"] = "gatekeeper-3.22.0"
-    assert ob.observe(deployments).version == (3, 22, 0)
+    assert ob.observe(deployments).version == Version(3, 22, 0)
     unlabelled = ob.observe(chart(f"{VAP}=true", f"{VAPB}=true", image=digest))
     assert unlabelled.observed and unlabelled.version is None
     assert (unlabelled.vap_default, unlabelled.vapb_default) == (True, True)
+    assert "no version tag" in str(unlabelled.version_unknown)
     unknown = ob.observe(chart(image=digest))  # flags absent and no version: cannot be told
-    assert unknown.observed and unknown.vap_default is None
+    assert not unknown.observed and unknown.cause == ob.CAUSE_FLAGS_UNKNOWN
 
 
 def test_no_operation_flag_means_every_operation() -> None:
@@ -187,7 +190,10 @@ def test_both_deployments_generating_must_agree() -> None:
     versions = chart()
     versions[1]["spec"]["template"]["spec"]["containers"][0]["args"].append("--operation=generate")
     versions[1]["spec"]["template"]["spec"]["containers"][0]["image"] = IMAGE[:-1] + "2"
-    assert "different versions" in str(ob.observe(versions).problem)
+    # Versions that differ leave the version unknown; the flags, explicit or agreed, are seen.
+    differ = ob.observe(versions)
+    assert "differ in version: v3.20.1, v3.20.2" in str(differ.version_unknown)
+    assert differ.observed and differ.version is None
 
 
 def test_sidecars_and_unlabelled_deployments_are_ignored() -> None:
@@ -208,7 +214,7 @@ def test_manager_identified_by_image_or_command() -> None:
         AUDIT_ARGS, name="gk", image="mirror.example/gk:v3.20.1", command=["/bin/manager"]
     )
     assert ob.observe([deployment("a", by_image)]).generators == ("a/gk",)
-    assert ob.observe([deployment("b", by_command)]).version == (3, 20, 1)
+    assert ob.observe([deployment("b", by_command)]).version == Version(3, 20, 1)
     wrapped = container(AUDIT_ARGS, command=["/bin/sh", "-c", "exec /manager"])
     found = ob.observe([deployment("c", wrapped)])
     assert not found.observed and "not /manager" in str(found.problem)
@@ -248,7 +254,7 @@ def test_options_win_over_what_is_observed() -> None:
     config = ob.resolve(observed, vapb_option=True)
     assert (config.vap_default, config.vap_default_source) == (True, ob.OBSERVED)
     assert (config.vapb_default, config.vapb_default_source) == (True, ob.OPTION)
-    assert config.defaults == GatekeeperDefaults(True, True, (3, 22, 0))
+    assert config.defaults == GatekeeperDefaults(True, True, Version(3, 22, 0))
     assert config.defaults.legacy_binding_names
     fields = config.fields()
     assert fields["version"] == "v3.22.0" and "problem" not in fields

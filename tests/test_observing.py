@@ -62,7 +62,10 @@ def test_a_403_on_deployments_is_one_warning_and_changes_no_exit_code(
     assert warning["level"] == "warning" and "403" in warning["msg"]
     (line,) = run.events("gatekeeper_observed")
     assert "403" in line["problem"] and line["vapb_default_source"] == "default"
-    assert run.exit_code == 0 and run.summary["deleted"] == 6
+    assert warning["cause"] == "deployments-unreadable"
+    # Version unknown: the sample's legacy duplicate is held and reported, not deleted.
+    assert run.exit_code == 0 and run.summary["deleted"] == 5
+    assert "legacy-duplicate" in {line["reason"] for line in run.events("reported")}
 
 
 def test_disagreeing_generating_containers_are_not_observed(
@@ -87,7 +90,8 @@ def test_no_generating_container_while_gatekeeper_is_installed_is_reported(
     run = observed_sweep(server, tmp_path, dry_run=True)
     (idle,) = run.events("gatekeeper_idle")
     assert idle["level"] == "warning" and "no running container generates" in idle["msg"]
-    assert run.exit_code == 0 and run.summary["would_delete"] == 6  # no verdict changes
+    # No verdict changes but the version-unknown hold of the sample's legacy duplicate.
+    assert run.exit_code == 0 and run.summary["would_delete"] == 5
 
 
 def test_scaled_to_zero_is_idle_too(server: FakeApiServer, tmp_path) -> None:
@@ -104,3 +108,19 @@ def test_observation_off_reads_no_deployment(server: FakeApiServer, tmp_path) ->
     (line,) = run.events("gatekeeper_observed")
     assert line["problem"].startswith("observation is off")
     assert not run.events("gatekeeper_not_observed")
+
+
+def test_a_rollout_whose_replicasets_are_forbidden_is_not_observed(
+    server: FakeApiServer, tmp_path
+) -> None:
+    """Old pods may still run the old flags: without their ReplicaSets, the safe side."""
+    stored = server.create(audit("v3.23.0", "--default-create-vap-binding-for-constraints=false"))
+    server.replace(make.stuck_rollout(stored))
+    server.inject(method="GET", path="/replicasets$", status=403, times=None)
+    run = observed_sweep(server, tmp_path, dry_run=True)
+    (warning,) = run.events("gatekeeper_not_observed")
+    assert warning["cause"] == "rollout" and "403" in warning["msg"]
+    (line,) = run.events("gatekeeper_observed")
+    assert (line["vapb_default"], line["vapb_default_source"]) == (True, "default")
+    assert "1 old replicas still running" in line["rollout"]
+    assert run.exit_code == 0

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from planning import ALL, NOW, RULES, gatekeeper, judge, live
+from planning import ALL, NOW, RULES, V3_23_0, gatekeeper, judge, live
 
 from sweeper.core import gatekeeper as gk
 from sweeper.core.gatekeeper import GatekeeperDefaults
@@ -256,7 +256,7 @@ def test_rows8_9_legacy_binding_duplicate_or_sole() -> None:
         stamp(make.binding(c, legacy=True)),
         stamp(make.binding(sole, legacy=True)),
     ]
-    assert judge(objs) == {
+    assert judge(objs, rules=replace(RULES, gatekeeper=V3_23_0)) == {
         "gatekeeper-k8srequiredlabels-dup": (Action.KEEP, Reason.WANTED),
         "gatekeeper-dup": (Action.DELETE, Reason.LEGACY_DUPLICATE),
         "gatekeeper-sole": (Action.KEEP, Reason.WANTED),

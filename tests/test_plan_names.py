@@ -5,7 +5,6 @@ decides which of the legacy and new names is managed (rows 7, 7b, 2, 8-9)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from planning import ALL, RULES, V3_22_0, gatekeeper, judge, live
@@ -14,6 +13,7 @@ from sweeper.core import gatekeeper as gk
 from sweeper.core.gatekeeper import GatekeeperDefaults
 from sweeper.core.reasons import Action, Reason
 from sweeper.core.records import constraint_record
+from sweeper.core.versions import Version, parse_version
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 
@@ -44,7 +44,7 @@ def test_row7b_an_owned_object_without_its_owners_name_is_kept_whatever_the_wish
     [
         GatekeeperDefaults(),
         GatekeeperDefaults(False, False),
-        GatekeeperDefaults(version=(3, 22, 0)),
+        GatekeeperDefaults(version=Version(3, 22, 0)),
     ],
 )
 def test_row7_requires_one_of_the_owners_names(defaults: GatekeeperDefaults) -> None:
@@ -132,14 +132,27 @@ def test_row7b_a_name_another_constraint_wants_is_not_its_owners() -> None:
 # --- rows 8-9 with an observed version ------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [None, (3, 22, 1), (3, 23, 0)])
-def test_rows8_9_unknown_or_newer_versions_keep_the_new_name(version: Any) -> None:
+@pytest.mark.parametrize("version", ["v3.22.1", "v3.23.0-rc.0", "v3.23.0"])
+def test_rows8_9_newer_versions_keep_the_new_name(version: str) -> None:
     dup = live("K8sRequiredLabels", "dup")
     objs = [*gatekeeper(), dup, stamp(make.binding(dup)), stamp(make.binding(dup, legacy=True))]
-    rules = replace(RULES, gatekeeper=GatekeeperDefaults(version=version))
+    rules = replace(RULES, gatekeeper=GatekeeperDefaults(version=parse_version(version)))
     assert judge(objs, rules=rules) == {
         "gatekeeper-k8srequiredlabels-dup": (Action.KEEP, Reason.WANTED),
         "gatekeeper-dup": (Action.DELETE, Reason.LEGACY_DUPLICATE),
+    }
+
+
+@pytest.mark.parametrize("version", [None, "v3.23.0-custom"])
+def test_row8_version_unknown_holds_both_names(version: str | None) -> None:
+    """Each name is the one some Gatekeeper version manages: neither goes, the pair is
+    reported (reference, "Unknown version")."""
+    dup = live("K8sRequiredLabels", "dup")
+    objs = [*gatekeeper(), dup, stamp(make.binding(dup)), stamp(make.binding(dup, legacy=True))]
+    rules = replace(RULES, gatekeeper=GatekeeperDefaults(version=parse_version(version)))
+    assert judge(objs, rules=rules) == {
+        "gatekeeper-k8srequiredlabels-dup": (Action.REPORT, Reason.LEGACY_DUPLICATE),
+        "gatekeeper-dup": (Action.REPORT, Reason.LEGACY_DUPLICATE),
     }
 
 

@@ -8,6 +8,7 @@ oracle is independent of the planner's own rules.
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,19 +18,34 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sweeper.core import gatekeeper as gk
+from sweeper.core import observe
 from sweeper.core.gatekeeper import GatekeeperDefaults
 from sweeper.core.plan import plan
 from sweeper.core.reasons import DELETE_REASONS, Action
-from sweeper.core.records import BINDING_KIND
 from sweeper.core.settings import Rules
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import snapshot, stamp
 
+GENERATE = ["--operation=audit", "--operation=status", "--operation=generate"]
+VAPB = "--default-create-vap-binding-for-constraints"
 NOW = datetime(2026, 1, 1, 1, tzinfo=UTC)
 KINDS = ("K8sAlpha", "K8sBeta", "K8sGamma")
 # "k8sbeta-a" makes names collide: its legacy binding name is K8sBeta/a's new one.
 NAMES = ("a", "shared", "k8sbeta-a")
-VERSIONS = (None, (3, 19, 0), (3, 22, 0), (3, 22, 1), (3, 23, 0))
+# The oracle's own knowledge of Gatekeeper's releases, from their tags (not from sweeper
+# code): (both default flags, new binding names); None: older than v3.17, where a template
+# label decides (not modelled: the oracle assumes it may want anything whose owner lives).
+RELEASES: dict[str, tuple[bool, bool] | None] = {
+    "v3.16.3": None,
+    "v3.18.1": (False, False),
+    "v3.20.0-beta.0": (False, False),
+    "v3.20.0-rc.0": (True, False),
+    "v3.22.0": (True, False),
+    "v3.22.1": (True, True),
+    "v3.23.0-beta.0": (True, False),
+    "v3.23.0-rc.0": (True, True),
+    "v3.23.0": (True, True),
+}
 ACTIONS = (None, "deny", "warn", "dryrun", "scoped-vap", "scoped-audit", "scoped-star")
 SCOPED = {
     "scoped-vap": [{"action": "deny", "enforcementPoints": [{"name": "vap.k8s.io"}]}],
@@ -45,30 +61,146 @@ LISTS = (
 )
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One pod template of Gatekeeper's manager that runs (the truth, whatever the sweeper
+    can see of it)."""
+
+    version: str
+    vap: bool | None  # explicit in its args; None: its version's default
+    vapb: bool | None
+    digest: bool = False  # image pinned by digest, no chart label: version not visible
+    bare_bool: bool = False  # a bare bool flag (v3.18's --enable-pub-sub) before the flags
+
+    def args(self) -> list[str]:
+        args = ["--operation=audit", "--operation=status"]
+        if RELEASES[self.version] is not None and self.version != "v3.16.3":
+            args.append("--operation=generate")
+        if self.bare_bool:
+            args.append("--enable-pub-sub" if self.version == "v3.18.1" else "--log-denies")
+        for flag, value in (
+            ("vap-for-templates", self.vap),
+            ("vap-binding-for-constraints", self.vapb),
+        ):
+            if value is not None:
+                args.append(f"--default-create-{flag}={str(value).lower()}")
+        return args
+
+    def digest_image(self) -> str:
+        """Its image pinned by digest: one digest per release, as a registry gives them."""
+        return (
+            "openpolicyagent/gatekeeper@sha256:" + hashlib.sha256(self.version.encode()).hexdigest()
+        )
+
+    def deployment(self, name: str) -> dict[str, Any]:
+        deployment = make.gatekeeper_deployment(
+            name,
+            version=self.version,
+            args=self.args(),
+            image=self.digest_image() if self.digest else None,
+            labels={} if self.digest else None,
+        )
+        deployment["metadata"]["uid"] = f"uid-{name}"
+        return deployment
+
+    def wants(self, *, template_vap: bool | None, cel: bool) -> bool:
+        """Whether it wants a template's VAP (v3.17+)."""
+        release = RELEASES[self.version]
+        assert release is not None
+        flag = self.vap if self.vap is not None else release[0]
+        return cel and (template_vap if template_vap is not None else flag)
+
+
+@st.composite
+def generations(draw: st.DrawFn) -> Generation:
+    version = draw(st.sampled_from(sorted(RELEASES)))
+    modelled = RELEASES[version] is not None
+    flags = st.sampled_from([None, True, False]) if modelled else st.just(None)
+    return Generation(version, draw(flags), draw(flags), draw(st.booleans()), draw(st.booleans()))
+
+
 @dataclass
 class World:
     """A generated cluster state and the truth about what Gatekeeper wants in it."""
 
     objects: list[dict[str, Any]] = field(default_factory=list)
-    defaults: GatekeeperDefaults = field(default_factory=GatekeeperDefaults)
+    defaults: GatekeeperDefaults = field(default_factory=GatekeeperDefaults)  # the sweeper's
+    running: list[Generation] = field(default_factory=list)  # every generation that runs
     wanted_policies: set[str] = field(default_factory=set)
-    # binding name -> the live constraints (kind, name) that want a binding of that name
-    wanted_new: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    wanted_legacy: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # binding name -> the live constraints (kind, name) some running generation wants it for
+    wanted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     # owners that live (listed, not terminating): (kind or "template", name) -> their names
     live_names: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     rejected_templates: set[str] = field(default_factory=set)  # kinds Gatekeeper rejects
 
 
+def _gatekeeper(draw: st.DrawFn, world: World) -> None:
+    """What runs, and what the sweeper observes of it (through the real observe and resolve):
+    one Deployment, a rollout stuck between two generations, or nothing readable (a hidden
+    v3.17+ generation runs); sometimes beside a container that reconciles another cluster."""
+    mode = draw(st.sampled_from(["one", "rollout", "unreadable"]))
+    first = draw(generations())
+    deployments: list[dict[str, Any]] = []
+    replicasets: list[dict[str, Any]] = []
+    if mode == "unreadable":
+        while RELEASES[first.version] is None:
+            first = draw(generations())
+        world.running = [first]
+    elif mode == "one":
+        world.running = [first]
+        deployments = [first.deployment("gatekeeper-audit")]
+    else:
+        second = draw(generations())
+        world.running = [first, second]
+        audit = make.stuck_rollout(second.deployment("gatekeeper-audit"))
+        old = first.deployment("gatekeeper-audit")["spec"]["template"]
+        replicasets = [make.replicaset(audit, "gatekeeper-audit-old", template=old)]
+        deployments = [audit]
+    if deployments and draw(st.booleans()):
+        remote = make.gatekeeper_deployment(
+            "gatekeeper-remote",
+            version="v3.23.0",
+            args=[*GENERATE, "--enable-remote-cluster", "--kubeconfig=/remote", f"{VAPB}=false"],
+        )
+        deployments.append(remote)
+    observation = observe.observe(deployments)
+    if observation.needs_replicasets:
+        observation = observe.observe(deployments, replicasets=replicasets)
+    world.defaults = observe.resolve(observation).defaults
+
+
+def _generation_wants(world: World, gen: Generation, templates: list, constraints: list) -> None:
+    """Add what one running generation wants to the world's truth."""
+    release = RELEASES[gen.version]
+    for kind, present, cel, generate_vap in templates:
+        if not present:
+            continue
+        if release is None or gen.wants(template_vap=generate_vap, cel=cel):
+            world.wanted_policies.add(gk.policy_name(kind.lower()))
+    wanting = {kind for kind, present, cel, generate_vap in templates if present}
+    for kind, name, action in constraints:
+        if kind not in wanting:
+            continue
+        names = set(gk.binding_names(kind, name))
+        if release is not None:
+            template = next(t for t in templates if t[0] == kind)
+            if not gen.wants(template_vap=template[3], cel=template[2]):
+                continue
+            vapb = gen.vapb if gen.vapb is not None else release[0]
+            scoped = action is not None and action.startswith("scoped")
+            if not (action in ("scoped-vap", "scoped-star") if scoped else vapb):
+                continue
+            names = {gk.binding_name(kind, name) if release[1] else gk.legacy_binding_name(name)}
+        for binding in names:
+            world.wanted.setdefault(binding, set()).add((kind, name))
+
+
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    world = World(
-        defaults=GatekeeperDefaults(
-            create_vap=draw(st.booleans()),
-            create_vapb=draw(st.booleans()),
-            version=draw(st.sampled_from(VERSIONS)),
-        )
-    )
+    world = World()
+    _gatekeeper(draw, world)
+    templates: list[tuple[str, bool, bool, bool | None]] = []
+    constraints: list[tuple[str, str, str | None]] = []
     installed = draw(st.sampled_from([True, True, True, False]))  # mostly installed
     if installed:
         world.objects.append(make.template_crd())
@@ -92,13 +224,7 @@ def worlds(draw: st.DrawFn) -> World:
             world.live_names[("template", kind.lower())] = {gk.policy_name(kind.lower())}
         if installed and template_state != "absent":
             world.objects.append(make.constraint_crd(template))
-        template_wants = (
-            present
-            and cel
-            and (generate_vap if generate_vap is not None else world.defaults.create_vap)
-        )
-        if template_wants:
-            world.wanted_policies.add(gk.policy_name(kind.lower()))
+        templates.append((kind, present, cel, generate_vap))
         for policy_variant in draw(
             st.lists(st.sampled_from(["owned", "stale", "unowned", "renamed"]), max_size=2)
         ):
@@ -123,15 +249,7 @@ def worlds(draw: st.DrawFn) -> World:
                 world.objects.append(_ending(stamp(constraint), state == "terminating"))
             if live:
                 world.live_names[(kind, name)] = set(gk.binding_names(kind, name))
-                wants = template_wants and (
-                    action in ("scoped-vap", "scoped-star")
-                    if action and action.startswith("scoped")
-                    else world.defaults.create_vapb
-                )
-                if wants:
-                    owner = (kind, name)
-                    world.wanted_new.setdefault(gk.binding_name(kind, name), set()).add(owner)
-                    world.wanted_legacy.setdefault(gk.legacy_binding_name(name), set()).add(owner)
+                constraints.append((kind, name, action))
             variants = draw(
                 st.lists(
                     st.sampled_from(
@@ -152,6 +270,8 @@ def worlds(draw: st.DrawFn) -> World:
             )
             for variant in variants:
                 world.objects.append(stamp(_binding(constraint, variant)))
+    for gen in world.running:
+        _generation_wants(world, gen, templates, constraints)
     return world
 
 
@@ -203,40 +323,32 @@ def _deleted(objects: list[dict[str, Any]], rules: Rules, failed: tuple[str, ...
     return {(v.obj.kind, v.obj.name) for v in result.deletions}
 
 
-def _binding_owned_by(world: World, name: str, owner: tuple[str, str]) -> bool:
-    for obj in world.objects:
-        if obj["kind"] == BINDING_KIND and obj["metadata"]["name"] == name:
-            ref = gk.controller_owner(obj)
-            if ref is not None and (ref.kind, ref.name) == owner:
-                return True
-    return False
-
-
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
 @given(world=worlds(), include_unowned=st.booleans())
-def test_never_deletes_what_gatekeeper_wants(world: World, include_unowned: bool) -> None:
+def test_never_deletes_what_any_running_generation_wants(
+    world: World, include_unowned: bool
+) -> None:
+    """No object that any running generation of Gatekeeper wants is ever deleted: whatever
+    runs (exact tags, explicit or default flags, a bare bool flag, a digest-only image, a
+    rollout stuck between two generations, v3.16, nothing readable, a remote-cluster
+    container beside it), the sweeper observes it and plans with what it observed."""
     result = plan(snapshot(world.objects), _rules(world, include_unowned), now=NOW)
     for verdict in result.deletions:
         obj = verdict.obj
         if not obj.is_binding:
-            assert obj.name not in world.wanted_policies, verdict
+            assert obj.name not in world.wanted_policies, (verdict, world.running)
             continue
         ref = obj.owner if obj.owner and obj.owner.group == gk.CONSTRAINTS_GROUP else None
         if ref is None:  # unowned: Gatekeeper adopts it for any live constraint wanting the name
-            assert obj.name not in world.wanted_new, verdict
-            assert obj.name not in world.wanted_legacy, verdict
+            assert obj.name not in world.wanted, (verdict, world.running)
             continue
-        owner = (ref.kind, ref.name)
-        if owner in world.wanted_new.get(obj.name, set()) | world.wanted_legacy.get(
-            obj.name, set()
-        ):
-            # Only as a duplicate: the binding under the name Gatekeeper manages enforces.
-            managed = gk.managed_binding_name(ref.kind, ref.name, world.defaults)
-            assert obj.name != managed, verdict
-            assert _binding_owned_by(world, managed, owner), verdict
+        assert (ref.kind, ref.name) not in world.wanted.get(obj.name, set()), (
+            verdict,
+            world.running,
+        )
 
 
 @SETTINGS

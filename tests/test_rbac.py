@@ -187,6 +187,23 @@ def test_the_charts_cluster_role_grants_the_same(tmp_path: Path) -> None:
 OBSERVER_ROLE = CLUSTER_ROLE.parent / "gatekeeper-observer-role.yaml"
 
 
+def test_a_rollout_lists_only_the_replicasets_of_gatekeepers_namespace(tmp_path: Path) -> None:
+    """The ReplicaSets rule is used only while a Deployment rolls out, and only to list."""
+    with FakeApiServer(clock=lambda: NOW) as server:
+        seed_sample_cluster(server, now=NOW, gatekeeper=False)
+        audit = server.create(make.gatekeeper_deployment("gatekeeper-audit", args=AUDIT_ARGS))
+        server.replace(make.stuck_rollout(audit))
+        run = sweep(server.write_kubeconfig(tmp_path / "kc"), dry_run=True, observing=Observing())
+        read = {
+            (r.verb, r.group, r.resource, r.namespace)
+            for r in server.requests
+            if r.resource == "replicasets"
+        }
+    assert read == {("list", "apps", "replicasets", "gatekeeper-system")}
+    (line,) = run.events("gatekeeper_observed")
+    assert "its ReplicaSets read" in line["rollout"]
+
+
 def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> None:
     """Observing Gatekeeper adds list on Deployments in its namespace, nothing else: the
     sweep lists them there and never GETs one, so the Role grants exactly that verb."""
@@ -200,7 +217,8 @@ def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> Non
     assert observed == {("list", "apps", "deployments", "gatekeeper-system")}
     assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-system"
     assert role["rules"] == [
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
     ]
     assert binding["metadata"]["namespace"] == "gatekeeper-system"
     assert binding["roleRef"] == {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from planning import ALL, NOW, RULES, V3_22_0, candidate, gatekeeper, live, terminating
+from planning import ALL, NOW, RULES, V3_22_0, V3_23_0, candidate, gatekeeper, live, terminating
 
 from sweeper.core.plan import plan
 from sweeper.core.reasons import Action, Reason
@@ -59,7 +59,10 @@ def test_still_deletable_crd_back_and_new_binding_gone() -> None:
     )
     c = live("K8sRequiredLabels", "dup")
     new = stamp(make.binding(c))
-    verdict, inventory = candidate([*gatekeeper(), c, new, stamp(make.binding(c, legacy=True))])
+    v3_23 = replace(RULES, gatekeeper=V3_23_0)
+    verdict, inventory = candidate(
+        [*gatekeeper(), c, new, stamp(make.binding(c, legacy=True))], v3_23
+    )
     assert verdict.recheck is Recheck.NEW_BINDING
     assert still_deletable(verdict, new, inventory=inventory, rules=RULES)[0] is True
     assert still_deletable(verdict, None, inventory=inventory, rules=RULES)[0] is False

@@ -254,7 +254,12 @@ def _binding_wish(kind: str, facts: gk.ConstraintFacts, inventory: Inventory, ru
         return Wish(gk.Want.UNKNOWN.value, "list of templates incomplete")
     template = inventory.templates.get(gk.template_name_for_kind(kind))
     tfacts = template.facts if template is not None else None
-    return _as_wish(gk.wants_binding(facts, template=tfacts, defaults=rules.gatekeeper))
+    ending = template.terminating if template is not None else False
+    return _as_wish(
+        gk.wants_binding(
+            facts, template=tfacts, defaults=rules.gatekeeper, template_terminating=ending
+        )
+    )
 
 
 def _wish(
@@ -305,6 +310,8 @@ def _names(obj: AdmissionObject, owner: OwnerFacts, inventory: Inventory, rules:
 
 
 def _assumed(defaults: gk.GatekeeperDefaults, config: GatekeeperConfig | None) -> Assumed:
+    """The configuration the plan used, where each part came from, and why a part is held."""
+    problem = config.problem if config is not None else None
     return Assumed(
         create_vap=defaults.create_vap,
         create_vapb=defaults.create_vapb,
@@ -312,6 +319,11 @@ def _assumed(defaults: gk.GatekeeperDefaults, config: GatekeeperConfig | None) -
         scheme=defaults.binding_scheme,
         vap_source=config.vap_default_source if config is not None else None,
         vapb_source=config.vapb_default_source if config is not None else None,
+        generators=config.generators if config is not None else (),
+        rollout=config.rollout if config is not None else None,
+        not_observed=problem,
+        version_unknown=config.version_unknown if config is not None else None,
+        not_modelled=defaults.not_modelled,
     )
 
 

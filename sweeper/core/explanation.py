@@ -74,6 +74,11 @@ class Assumed:
     scheme: str
     vap_source: str | None = None  # "option", "observed" or "default"; None: not known
     vapb_source: str | None = None
+    generators: tuple[str, ...] = ()  # the running containers the flags were read from
+    rollout: str | None = None  # Deployments not fully rolled out, and how they were read
+    not_observed: str | None = None  # why Gatekeeper was not observed (the options apply)
+    version_unknown: str | None = None  # why the version is unknown (both names held)
+    not_modelled: str | None = None  # why want-based verdicts are held (older than v3.17)
 
 
 @dataclass(frozen=True, slots=True)

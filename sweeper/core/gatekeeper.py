@@ -32,7 +32,7 @@ from sweeper.core.facts import TemplateFacts as TemplateFacts
 from sweeper.core.facts import parse_constraint as parse_constraint
 from sweeper.core.facts import parse_template as parse_template
 from sweeper.core.facts import short
-from sweeper.core.manager_args import version_text
+from sweeper.core.versions import Version, modelled, new_binding_names, version_text
 
 CONSTRAINTS_GROUP = "constraints.gatekeeper.sh"
 TEMPLATES_GROUP = "templates.gatekeeper.sh"
@@ -42,10 +42,7 @@ CONSTRAINT_CRD_LABEL = "gatekeeper.sh/constraint"  # value "yes"
 BLOCK_VAPB_ANNOTATION = "gatekeeper.sh/block-vapb-generation-until"
 NAME_PREFIX = "gatekeeper-"
 MAX_NAME_LENGTH = 253
-
-
-# transform.GetVAPBindingName arrived in v3.22.1 (and v3.23.0); before it, the legacy name.
-NEW_BINDING_NAMES_SINCE = (3, 22, 1)
+TEMPLATE_TERMINATING = "template terminating"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +51,19 @@ class GatekeeperDefaults:
 
     create_vap: bool = True  # --default-create-vap-for-templates (true since v3.20)
     create_vapb: bool = True  # --default-create-vap-binding-for-constraints (true since v3.20)
-    version: tuple[int, int, int] | None = None  # observed; None = unknown (newest scheme)
+    version: Version | None = None  # observed; None = unknown (both binding names are wanted)
+    unmodelled: str | None = None  # a running version older than v3.17, seen even if unplaced
+
+    @property
+    def new_binding_names(self) -> bool | None:
+        """Whether the running Gatekeeper names bindings ``gatekeeper-<kind>-<name>``
+        (v3.22.1+, v3.23.0-rc.0+) or ``gatekeeper-<name>``; None when its version is unknown."""
+        return new_binding_names(self.version)
 
     @property
     def legacy_binding_names(self) -> bool:
-        """Whether the running Gatekeeper names bindings ``gatekeeper-<name>`` (<= v3.22.0)."""
-        return self.version is not None and self.version < NEW_BINDING_NAMES_SINCE
+        """Whether the running Gatekeeper is known to name bindings ``gatekeeper-<name>``."""
+        return self.new_binding_names is False
 
     @property
     def version_text(self) -> str | None:
@@ -67,10 +71,19 @@ class GatekeeperDefaults:
         return version_text(self.version)
 
     @property
+    def not_modelled(self) -> str | None:
+        """Why what Gatekeeper wants is not modelled (a version older than v3.17 runs: a
+        template label decides there, not generateVAP); None when it is."""
+        old = self.unmodelled or (self.version_text if modelled(self.version) is False else None)
+        if old is None:
+            return None
+        return f"Gatekeeper {old} is older than v3.17: what it wants is not modelled"
+
+    @property
     def binding_scheme(self) -> str:
         """Human name of the scheme the running Gatekeeper uses, for verdict details."""
-        if self.version is None:
-            return "the new naming scheme (version unknown)"
+        if self.new_binding_names is None:
+            return "either naming scheme (Gatekeeper's version unknown)"
         scheme = "legacy gatekeeper-<name>" if self.legacy_binding_names else "new"
         return f"the {scheme} naming scheme (Gatekeeper {self.version_text})"
 
@@ -223,11 +236,23 @@ def wants_policy(template: TemplateFacts, defaults: GatekeeperDefaults) -> WantD
 
 
 def wants_binding(
-    constraint: ConstraintFacts, *, template: TemplateFacts | None, defaults: GatekeeperDefaults
+    constraint: ConstraintFacts,
+    *,
+    template: TemplateFacts | None,
+    defaults: GatekeeperDefaults,
+    template_terminating: bool | None = False,
 ) -> WantDecision:
-    """shouldGenerateVAPB + ShouldGenerateVAP of its template (constraint controller, v3.17+)."""
+    """shouldGenerateVAPB + ShouldGenerateVAP of its template (constraint controller, v3.17+).
+
+    A terminating template counts as deleted (constrainttemplate_controller handleDelete
+    removes the kind's watch, and the constraint controller's delete path removes both
+    bindings); ``template_terminating`` None: its deletionTimestamp is malformed."""
     if template is None:
         return WantDecision(Want.NO, "template absent")
+    if template_terminating is None:
+        return WantDecision(Want.UNKNOWN, "template's metadata.deletionTimestamp is malformed")
+    if template_terminating:
+        return WantDecision(Want.NO, TEMPLATE_TERMINATING)
     policy = wants_policy(template, defaults)
     if policy.want is Want.NO:
         return WantDecision(Want.NO, f"template wants no VAP: {policy.why}")

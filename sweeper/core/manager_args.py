@@ -5,22 +5,21 @@ itself would refuse or that cannot be read with certainty. Mirrors Go's ``flag``
 (``flag.Parse``: ``-f`` and ``--f`` alike, ``-f=v``, ``strconv.ParseBool`` values, a
 boolean never takes the next argument, a non-boolean always does, parsing stops at the
 first non-flag argument or after ``--``) and Gatekeeper's ``pkg/operations`` (``opSet.Set``:
-the flag repeats, each value a comma-separated list of known operations). Versions come
-from an image tag or from the Helm chart's labels.
+the flag repeats, each value a comma-separated list of known operations). Which flags are
+booleans is Gatekeeper's own: ``sweeper.core.gatekeeper_flags``, every release v3.17.0..HEAD.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from sweeper.core.gatekeeper_flags import FLAGS
 
 VAP_FLAG = "default-create-vap-for-templates"
 VAPB_FLAG = "default-create-vap-binding-for-constraints"
+REMOTE_FLAG = "enable-remote-cluster"  # reconciles the cluster of --kubeconfig, not this one
 OPERATION_FLAG = "operation"
-CHART_LABEL, CHART_PREFIX = "helm.sh/chart", "gatekeeper-"
-VERSION_LABEL = "app.kubernetes.io/version"
 
 # pkg/operations allOperations; opSet.Set rejects any other value.
 OPERATIONS = frozenset(
@@ -35,61 +34,25 @@ OPERATIONS = frozenset(
     }
 )
 VALIDATION_OPERATIONS = frozenset({"audit", "status", "webhook"})  # HasValidationOperations
-GENERATE_SINCE = (3, 18, 0)  # the generate operation arrived in v3.18.0
-FLAGS_SINCE = (3, 17, 0)  # the two default flags exist from v3.17.0
-FLAGS_ON_SINCE = (3, 20, 0)  # both default to true from v3.20.0 (false in v3.17-v3.19)
 
-# Boolean flags of the manager (Gatekeeper's flag.Bool definitions, klog's): they never take
-# the next argument. Any other flag without "=" takes it, as Go's non-boolean flags do.
-BOOL_FLAGS = frozenset(
-    {
-        VAP_FLAG,
-        VAPB_FLAG,
-        "admission-events-involved-namespace",
-        "audit-events-involved-namespace",
-        "audit-from-cache",
-        "audit-match-kind-only",
-        "crash-on-failure-fetching-expectations",
-        "debug-use-fake-pod",
-        "disable-cert-rotation",
-        "disable-enforcementaction-validation",
-        "emit-admission-events",
-        "emit-audit-events",
-        "enable-admission-violation-export",
-        "enable-external-data",
-        "enable-generator-resource-expansion",
-        "enable-k8s-native-validation",
-        "enable-mutation",
-        "enable-pprof",
-        "enable-referential-rules",
-        "enable-remote-cluster",
-        "enable-tls-healthcheck",
-        "enable-violation-export",
-        "log-denies",
-        "log-mutations",
-        "log-stats-admission",
-        "log-stats-audit",
-        "mutation-annotations",
-        "stackdriver-only-when-available",
-        "sync-vap-enforcement-scope",
-        "logtostderr",
-        "alsologtostderr",
-        "add_dir_header",
-        "skip_headers",
-        "skip_log_headers",
-        "one_output",
-    }
-)
+# Every flag of every release v3.17.0..HEAD (``gatekeeper_flags``, extracted from the source):
+# a bool never takes the next argument, a value always does (without "="). A flag that is a
+# bool in some releases and a value in others, or in none, is read both ways.
+BOOL_FLAGS = frozenset(name for name, (kind, *_) in FLAGS.items() if kind == "bool")
+VALUE_FLAGS = frozenset(name for name, (kind, *_) in FLAGS.items() if kind == "value")
+_WATCHED = (VAP_FLAG, VAPB_FLAG, REMOTE_FLAG)
 # strconv.ParseBool
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_VERSION = re.compile(r"v?(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:[-+_][0-9A-Za-z.+_-]*)?")
-
-Version = tuple[int, int, int]
 
 
 class Unreadable(Exception):
-    """Something in Gatekeeper's Deployments that the sweeper cannot read with certainty."""
+    """Something in Gatekeeper's Deployments that the sweeper cannot read with certainty;
+    ``cause`` names the kind of it for the ``gatekeeper_not_observed`` line."""
+
+    def __init__(self, message: str, cause: str = "args-unreadable") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 # --- Go flag syntax --------------------------------------------------------------------------
@@ -102,6 +65,7 @@ class Flags:
     operations: frozenset[str] | None  # None: no --operation, so every operation
     vap_default: bool | None  # --default-create-vap-for-templates; None when absent
     vapb_default: bool | None  # --default-create-vap-binding-for-constraints
+    remote_cluster: bool = False  # --enable-remote-cluster: it reconciles another cluster
 
 
 def parse_bool(value: str, flag: str) -> bool:
@@ -122,18 +86,42 @@ def _operations(value: str) -> frozenset[str]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What the arguments read so far set."""
+
+    operations: frozenset[str] | None = None
+    bools: tuple[bool | None, ...] = (None, None, None)  # _WATCHED, in order
+
+    def flags(self) -> Flags:
+        vap, vapb, remote = self.bools
+        return Flags(self.operations, vap, vapb, bool(remote))
+
+    def with_bool(self, name: str, value: bool) -> _State:
+        if name not in _WATCHED:
+            return self
+        bools = list(self.bools)
+        bools[_WATCHED.index(name)] = value
+        return _State(self.operations, tuple(bools))
+
+    def with_operations(self, value: str) -> _State:
+        return _State((self.operations or frozenset()) | _operations(value), self.bools)
+
+
 def parse_flags(argv: Sequence[str]) -> Flags:
     """Go ``flag.Parse`` over ``argv`` for the flags that matter; Unreadable where Go fails.
 
     ``-f`` and ``--f`` alike; ``-f=v``; a non-boolean flag takes the next argument; parsing
     stops at the first non-flag argument or after ``--``; the last boolean wins and every
-    ``--operation`` adds to the set.
+    ``--operation`` adds to the set. A flag no release defines as one type, written without
+    "=", is read both ways: when the two readings differ in what matters, Unreadable.
     """
-    operations: set[str] | None = None
-    bools: dict[str, bool | None] = {VAP_FLAG: None, VAPB_FLAG: None}
-    rest = list(argv)
+    return _parse(tuple(argv), _State(), depth=0).flags()
+
+
+def _parse(rest: tuple[str, ...], state: _State, *, depth: int) -> _State:
     while rest:
-        arg = rest.pop(0)
+        arg, rest = rest[0], rest[1:]
         if len(arg) < 2 or arg[0] != "-" or arg == "--":
             break
         name = arg[2:] if arg[1] == "-" else arg[1:]
@@ -142,66 +130,40 @@ def parse_flags(argv: Sequence[str]) -> Flags:
         name, has_value, value = name.partition("=")
         if name in ("help", "h"):
             raise Unreadable(f"{arg} only prints the usage")
-        if name in BOOL_FLAGS:
-            parsed = parse_bool(value, name) if has_value else True
-            if name in bools:
-                bools[name] = parsed
+        if name in _WATCHED or name in BOOL_FLAGS:
+            state = state.with_bool(name, parse_bool(value, name) if has_value else True)
             continue
+        if not has_value and name not in VALUE_FLAGS:
+            return _either(name, rest, state, depth=depth)
         if not has_value:
             if not rest:
                 raise Unreadable(f"flag needs an argument: -{name}")
-            value = rest.pop(0)
+            value, rest = rest[0], rest[1:]
         if name == OPERATION_FLAG:
-            operations = (operations or set()) | _operations(value)
-    frozen = None if operations is None else frozenset(operations)
-    return Flags(frozen, bools[VAP_FLAG], bools[VAPB_FLAG])
+            state = state.with_operations(value)
+    return state
 
 
-# --- versions -------------------------------------------------------------------------------
-
-
-def parse_version(text: object) -> Version | None:
-    """``v3.20.1``, ``3.20.1``, ``v3.21.0-beta.0`` -> (3, 20, 1); anything else -> None."""
-    if not isinstance(text, str):
-        return None
-    match = _VERSION.fullmatch(text)
-    return None if match is None else (int(match[1]), int(match[2]), int(match[3]))
-
-
-def image_parts(image: str) -> tuple[str, str | None]:
-    """(last path component of the repository, tag or None) of an image reference.
-
-    ``registry:5000/openpolicyagent/gatekeeper:v3.20.1@sha256:...`` -> ("gatekeeper",
-    "v3.20.1"); a digest alone gives no tag. The registry's port is before the last "/".
-    """
-    name = image.partition("@")[0]
-    last = name.rsplit("/", 1)[-1]
-    repository, colon, tag = last.partition(":")
-    return repository, (tag if colon else None)
-
-
-def image_version(image: str) -> Version | None:
-    """The version in an image's tag; None for a digest-only image or a non-version tag."""
-    return parse_version(image_parts(image)[1])
-
-
-def label_version(labels: dict[str, Any]) -> Version | None:
-    """The chart label ``helm.sh/chart: gatekeeper-3.20.1``, else ``app.kubernetes.io/version``."""
-    chart = labels.get(CHART_LABEL)
-    if isinstance(chart, str) and chart.startswith(CHART_PREFIX):
-        found = parse_version(chart[len(CHART_PREFIX) :])
-        if found is not None:
-            return found
-    return parse_version(labels.get(VERSION_LABEL))
-
-
-def version_default(version: Version | None) -> bool | None:
-    """Both flags' default in this Gatekeeper version; None when it cannot be told."""
-    if version is None or version < FLAGS_SINCE:
-        return None
-    return version >= FLAGS_ON_SINCE
-
-
-def version_text(version: Version | None) -> str | None:
-    """``v3.22.0``, or None when the version is unknown."""
-    return None if version is None else "v" + ".".join(map(str, version))
+def _either(name: str, rest: tuple[str, ...], state: _State, *, depth: int) -> _State:
+    """An unknown flag without "=": as a bool (the rest goes on) and as a value (it takes the
+    next argument). A reading the manager would refuse is not the one running; readings
+    that differ in the flags that matter make the argv unreadable."""
+    if depth > 8:  # each unknown flag doubles the readings: a bound, not a guess
+        raise Unreadable(f"too many flags no Gatekeeper release defines (-{name} ...)")
+    readings: list[_State] = []
+    errors: list[str] = []
+    for tail in (rest, rest[1:] if rest else None):
+        if tail is None:
+            continue
+        try:
+            readings.append(_parse(tail, state, depth=depth + 1))
+        except Unreadable as exc:
+            errors.append(str(exc))
+    if not readings:
+        raise Unreadable(errors[0])
+    if len({reading.flags() for reading in readings}) > 1:
+        raise Unreadable(
+            f"-{name} is a flag no Gatekeeper release v3.17+ defines; read as a bool or as "
+            f"taking {rest[0]!r}, the flags that decide generation differ"
+        )
+    return readings[0]

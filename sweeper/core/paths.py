@@ -55,6 +55,11 @@ def deployments(namespace: str) -> str:
     return f"/apis/apps/v1/namespaces/{namespace}/deployments"
 
 
+def replicasets(namespace: str) -> str:
+    """The ReplicaSets of one namespace (``apps/v1``): read only while a Deployment rolls out."""
+    return f"/apis/apps/v1/namespaces/{namespace}/replicasets"
+
+
 def events(namespace: str) -> str:
     """The core/v1 Events of one namespace."""
     return f"/api/v1/namespaces/{namespace}/events"

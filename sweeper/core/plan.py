@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sweeper.core import gatekeeper as gk
+from sweeper.core import rows
 from sweeper.core.inventory import Inventory, ListKey, Presence, Source
 from sweeper.core.reasons import Action, Reason
 from sweeper.core.records import TEMPLATE_KEY, AdmissionObject, ConstraintRecord, TemplateRecord
@@ -77,6 +78,8 @@ class _Judge:
         self.inv = inventory
         self.defaults = rules.gatekeeper
         self.scheme = self.defaults.binding_scheme
+        # Gatekeeper older than v3.17 runs: only the owner-gone rows may delete.
+        self.not_modelled = self.defaults.not_modelled
         self.bindings_by_name = {obj.name: obj for obj in inventory.bindings}
         self.policy_names = {obj.name for obj in inventory.policies}
         self.templates_complete = inventory.complete(_TEMPLATES)
@@ -94,42 +97,42 @@ class _Judge:
             return self._unowned(obj)
         owner = Owner.of(ref)
         if obj.problem:
-            return _undecided(obj, obj.problem, owner)
+            return rows.undecided(obj, obj.problem, owner)
         if self.inv.template_crd is _ABSENT:
-            return _uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
+            return rows.uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
         kind = ref.kind.lower()
         found = self._constraint(obj, owner, kind, ref.name, unowned=False)
         if isinstance(found, Verdict):
             return found
         decision, recheck = self._binding_wanted(kind, found.facts)
         if decision.rejected:  # row 6b
-            return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+            return rows.report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
         names = gk.binding_names(ref.kind, ref.name)
         if obj.name not in names:  # row 7b: Gatekeeper never made it, and never deletes it
             managed = gk.managed_binding_name(ref.kind, ref.name, self.defaults)
-            return _report(obj, Reason.NAME_MISMATCH, f"Gatekeeper names it {managed}", owner)
+            return rows.report(obj, Reason.NAME_MISMATCH, f"Gatekeeper names it {managed}", owner)
         if decision.want is _WANT_UNKNOWN:
-            return _undecided(obj, decision.why, owner)
+            return rows.undecided(obj, decision.why, owner)
         if decision.want is _WANT_NO:  # row 7: carries one of its owner's names
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
+            return self._unwanted(obj, Reason.NOT_WANTED, decision.why, owner, recheck)
         duplicate = self._duplicate(obj, owner, ref, names)
         if duplicate is not None:
             return duplicate
         if found.uid != ref.uid:
-            return _report(
+            return rows.report(
                 obj,
                 Reason.OWNER_REPLACED,
                 "owner re-created with a new uid; Gatekeeper re-adopts it",
                 owner,
             )
         if self.policies_complete and obj.policy_name not in self.policy_names:
-            return _report(
+            return rows.report(
                 obj,
                 Reason.POLICY_MISSING,
                 f"policy {obj.policy_name} does not exist; Gatekeeper re-creates it",
                 owner,
             )
-        return _verdict(obj, _KEEP, _WANTED, "wanted by its constraint", owner)
+        return rows.verdict(obj, _KEEP, _WANTED, "wanted by its constraint", owner)
 
     def _duplicate(
         self, obj: AdmissionObject, owner: Owner, ref: gk.OwnerRef, names: tuple[str, str]
@@ -137,19 +140,39 @@ class _Judge:
         """Rows 8-9: a wanted binding under the name the running Gatekeeper does not use is a
         duplicate only while the managed one exists for the same constraint."""
         new_name, legacy_name = names
-        legacy = self.defaults.legacy_binding_names
-        managed = legacy_name if legacy else new_name
+        scheme = self.defaults.new_binding_names
+        if scheme is None:  # version unknown: each name is the one some version manages
+            other = legacy_name if obj.name == new_name else new_name
+            if _owned_by(self.bindings_by_name.get(other), ref):
+                return rows.report(
+                    obj,
+                    Reason.LEGACY_DUPLICATE,
+                    f"{other} enforces the same constraint; version unknown: each name is "
+                    "the one some Gatekeeper version manages, so neither is deleted",
+                    owner,
+                )
+            return None
+        managed = new_name if scheme else legacy_name
         if obj.name == managed:
             return None
         if _owned_by(self.bindings_by_name.get(managed), ref):
-            return _delete(
+            return self._unwanted(
                 obj,
                 Reason.LEGACY_DUPLICATE,
                 f"{managed} enforces the same constraint; Gatekeeper uses {self.scheme}",
                 owner,
-                Recheck.LEGACY_BINDING if legacy else Recheck.NEW_BINDING,
+                Recheck.NEW_BINDING if scheme else Recheck.LEGACY_BINDING,
             )
         return None  # row 9: its only binding, under either name
+
+    def _unwanted(
+        self, obj: AdmissionObject, reason: Reason, detail: str, owner: Owner, recheck: Recheck
+    ) -> Verdict:
+        """A deletion because Gatekeeper does not want the object (rows 2, 7 and 8): held as
+        undecided while a Gatekeeper older than v3.17 runs, whose wishes are not modelled."""
+        if self.not_modelled is not None:
+            return rows.undecided(obj, f"{self.not_modelled} ({reason}: {detail})", owner)
+        return rows.delete(obj, reason, detail, owner, recheck)
 
     def _constraint(
         self, obj: AdmissionObject, owner: Owner, kind: str, name: str, *, unowned: bool
@@ -158,7 +181,7 @@ class _Judge:
         presence = self.inv.kinds.get(kind, _UNKNOWN_PRESENCE)
         if presence is _ABSENT:
             reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_KIND_GONE
-            return _delete(
+            return rows.delete(
                 obj,
                 reason,
                 f"CRD {gk.constraint_crd_name(kind)} is gone",
@@ -170,10 +193,10 @@ class _Judge:
             known = presence is _PRESENT and self.inv.complete(ListKey.constraints(kind))
             self._kind_known[kind] = known
         if not known:
-            return _undecided(obj, f"list of {owner.kind} constraints incomplete", owner)
+            return rows.undecided(obj, f"list of {owner.kind} constraints incomplete", owner)
         record = self.inv.constraints.get((kind, name))
         if record is None or record.terminating is not False:
-            return _owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.CONSTRAINT)
+            return rows.owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.CONSTRAINT)
         return record
 
     def _binding_wanted(
@@ -190,10 +213,13 @@ class _Judge:
             return unknown, Recheck.CONSTRAINT
         template = self.inv.templates.get(gk.template_name_for_kind(kind))
         tfacts = template.facts if template else None
+        ending = template.terminating if template else False
         policy = gk.wants_policy(tfacts, self.defaults) if tfacts else None
-        template_decides = policy is None or policy.want is not gk.Want.YES
+        template_decides = policy is None or policy.want is not gk.Want.YES or ending is not False
         result = (
-            gk.wants_binding(facts, template=tfacts, defaults=self.defaults),
+            gk.wants_binding(
+                facts, template=tfacts, defaults=self.defaults, template_terminating=ending
+            ),
             Recheck.TEMPLATE if template_decides else Recheck.CONSTRAINT,
         )
         self._wants[key] = result
@@ -207,41 +233,41 @@ class _Judge:
             return self._unowned(obj)
         owner = Owner.of(ref)
         if obj.problem:
-            return _undecided(obj, obj.problem, owner)
+            return rows.undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:
-            return _uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
+            return rows.uninstalled(obj, Reason.GATEKEEPER_UNINSTALLED, owner)
         found = self._template(obj, owner, unowned=False)
         if isinstance(found, Verdict):
             return found
         decision = gk.wants_policy(found.facts, self.defaults)
         if decision.rejected:  # row 6b
-            return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+            return rows.report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
         if obj.name != gk.policy_name(ref.name):  # row 7b
-            return _report(
+            return rows.report(
                 obj, Reason.NAME_MISMATCH, f"Gatekeeper names it {gk.policy_name(ref.name)}", owner
             )
         if decision.want is gk.Want.UNKNOWN:
-            return _undecided(obj, decision.why, owner)
+            return rows.undecided(obj, decision.why, owner)
         if decision.want is gk.Want.NO:  # row 7: carries its owner's name
-            return _delete(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
+            return self._unwanted(obj, Reason.NOT_WANTED, decision.why, owner, Recheck.TEMPLATE)
         if found.uid != ref.uid:
-            return _report(
+            return rows.report(
                 obj,
                 Reason.OWNER_REPLACED,
                 "owner re-created with a new uid; Gatekeeper re-adopts it",
                 owner,
             )
-        return _verdict(obj, Action.KEEP, Reason.WANTED, "wanted by its template", owner)
+        return rows.verdict(obj, Action.KEEP, Reason.WANTED, "wanted by its template", owner)
 
     def _template(
         self, obj: AdmissionObject, owner: Owner, *, unowned: bool
     ) -> Verdict | TemplateRecord:
         """Rows 3 and 6 for a policy's template: its record, or the verdict they give."""
         if not self.templates_complete:
-            return _undecided(obj, "list of templates incomplete", owner)
+            return rows.undecided(obj, "list of templates incomplete", owner)
         record = self.inv.templates.get(owner.name)
         if record is None or record.terminating is not False:
-            return _owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.TEMPLATE)
+            return rows.owner_gone(obj, owner, record, unowned=unowned, recheck=Recheck.TEMPLATE)
         return record
 
     # --- no Gatekeeper owner -------------------------------------------------------------
@@ -249,19 +275,19 @@ class _Judge:
     def _unowned(self, obj: AdmissionObject) -> Verdict:
         """Rows 1-2: foreign, unless it has no owner at all and Gatekeeper's fingerprint."""
         if obj.has_owner_refs or obj.fingerprint is None:
-            return _verdict(obj, Action.IGNORE, Reason.FOREIGN, "not generated by Gatekeeper")
+            return rows.verdict(obj, Action.IGNORE, Reason.FOREIGN, "not generated by Gatekeeper")
         kind, name = obj.fingerprint
         owner = Owner(self._kind_as_served(kind), name)
         if obj.problem:
-            return _undecided(obj, obj.problem, owner)
+            return rows.undecided(obj, obj.problem, owner)
         if self.inv.template_crd is Presence.ABSENT:
-            return _uninstalled(obj, Reason.ORPHANED_UNOWNED, owner)
+            return rows.uninstalled(obj, Reason.ORPHANED_UNOWNED, owner)
         if kind == TEMPLATE_KEY:
             found_template = self._template(obj, owner, unowned=True)
             if isinstance(found_template, Verdict):
                 return found_template
             decision = gk.wants_policy(found_template.facts, self.defaults)
-            return _unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
+            return self._unowned_by_want(obj, owner, decision, Recheck.TEMPLATE)
         claimed = self._claimed(obj, owner)
         if claimed is not None:
             return claimed
@@ -269,7 +295,27 @@ class _Judge:
         if isinstance(found, Verdict):
             return found
         decision, recheck = self._binding_wanted(kind, found.facts)
-        return _unowned_by_want(obj, owner, decision, recheck)
+        return self._unowned_by_want(obj, owner, decision, recheck)
+
+    def _unowned_by_want(
+        self, obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
+    ) -> Verdict:
+        """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is
+        orphaned."""
+        if decision.rejected:
+            return rows.report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
+        if decision.want is gk.Want.UNKNOWN:
+            return rows.undecided(obj, decision.why, owner)
+        if decision.want is gk.Want.NO:
+            detail = f"owner does not want it ({decision.why})"
+            return self._unwanted(obj, Reason.ORPHANED_UNOWNED, detail, owner, recheck)
+        return rows.verdict(
+            obj,
+            Action.KEEP,
+            Reason.WANTED,
+            "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
+            owner,
+        )
 
     def _kind_as_served(self, kind: str) -> str:
         """An owner kind as the API spells it (``ConstraintTemplate``, ``K8sFoo``), for the
@@ -290,14 +336,14 @@ class _Judge:
         if want is gk.Want.YES:
             managed = gk.managed_binding_name(owner.kind, owner.name, self.defaults)
             if obj.name != managed and managed in self.bindings_by_name:
-                return _report(
+                return rows.report(
                     obj,
                     Reason.LEGACY_DUPLICATE,
                     f"no ownerReference, so not deleted; {managed} also exists "
                     f"(Gatekeeper uses {self.scheme})",
                     owner,
                 )
-            return _verdict(
+            return rows.verdict(
                 obj,
                 Action.KEEP,
                 Reason.WANTED,
@@ -305,16 +351,19 @@ class _Judge:
                 owner,
             )
         if want is gk.Want.UNKNOWN:
-            return _undecided(obj, "a constraint that may want this name cannot be parsed", owner)
+            why = "a constraint that may want this name cannot be parsed"
+            if self.not_modelled is not None:
+                why = f"{self.not_modelled}: a live constraint may want this name"
+            return rows.undecided(obj, why, owner)
         if want is _REJECTED:
-            return _report(
+            return rows.report(
                 obj,
                 Reason.TEMPLATE_INVALID,
                 "claimed by a constraint of a rejected template",
                 owner,
             )
         if not self._all_constraints_known():
-            return _undecided(
+            return rows.undecided(
                 obj,
                 "a constraint list is incomplete: an unseen constraint may want this name",
                 owner,
@@ -332,7 +381,10 @@ class _Judge:
                     continue
                 decision = self._binding_wanted(key[0], record.facts)[0]
                 want = _REJECTED if decision.rejected else decision.want
-                if record.terminating is None and want is gk.Want.NO:
+                # A malformed deletionTimestamp, or a Gatekeeper whose wishes are not modelled:
+                # "does not want" cannot be told.
+                unsure = record.terminating is None or self.not_modelled is not None
+                if unsure and want is gk.Want.NO:
                     want = gk.Want.UNKNOWN
                 for claimed in gk.binding_names(*key):
                     self._claims.setdefault(claimed, set()).add(want)
@@ -356,73 +408,4 @@ def _owned_by(obj: AdmissionObject | None, ref: gk.OwnerRef) -> bool:
         and obj.owner.group == gk.CONSTRAINTS_GROUP
         and obj.owner.kind.lower() == ref.kind.lower()
         and obj.owner.name == ref.name
-    )
-
-
-def _unowned_by_want(
-    obj: AdmissionObject, owner: Owner, decision: gk.WantDecision, recheck: Recheck
-) -> Verdict:
-    """Row 2 once the owner is found: Gatekeeper adopts what it wants; the rest is orphaned."""
-    if decision.rejected:
-        return _report(obj, Reason.TEMPLATE_INVALID, decision.why, owner)
-    if decision.want is gk.Want.UNKNOWN:
-        return _undecided(obj, decision.why, owner)
-    if decision.want is gk.Want.NO:
-        return _delete(
-            obj, Reason.ORPHANED_UNOWNED, f"owner does not want it ({decision.why})", owner, recheck
-        )
-    return _verdict(
-        obj,
-        Action.KEEP,
-        Reason.WANTED,
-        "no ownerReference, but its owner wants it (Gatekeeper adopts it)",
-        owner,
-    )
-
-
-def _owner_gone(
-    obj: AdmissionObject,
-    owner: Owner,
-    record: ConstraintRecord | TemplateRecord | None,
-    *,
-    unowned: bool,
-    recheck: Recheck,
-) -> Verdict:
-    """Row 6: the owner is absent from a complete list, or terminating (Gatekeeper's
-    controllers treat a set deletionTimestamp as deleted, and it cannot be undone)."""
-    if record is not None and record.terminating is None:
-        return _undecided(obj, "owner's metadata.deletionTimestamp is malformed", owner)
-    if record is not None:
-        detail = "owner is terminating (metadata.deletionTimestamp set)"
-    elif recheck is Recheck.CONSTRAINT:
-        detail = "no constraint of that kind and name"
-    else:
-        detail = "no template of that name"
-    reason = Reason.ORPHANED_UNOWNED if unowned else Reason.OWNER_DELETED
-    return _delete(obj, reason, detail, owner, recheck)
-
-
-def _uninstalled(obj: AdmissionObject, reason: Reason, owner: Owner) -> Verdict:
-    return _delete(obj, reason, f"CRD {gk.TEMPLATE_CRD_NAME} is gone", owner, Recheck.TEMPLATE_CRD)
-
-
-def _report(obj: AdmissionObject, reason: Reason, detail: str, owner: Owner) -> Verdict:
-    return _verdict(obj, Action.REPORT, reason, detail, owner)
-
-
-def _verdict(
-    obj: AdmissionObject, action: Action, reason: Reason, detail: str, owner: Owner | None = None
-) -> Verdict:
-    return Verdict(obj=obj, action=action, reason=reason, detail=detail, owner=owner)
-
-
-def _undecided(obj: AdmissionObject, detail: str, owner: Owner | None) -> Verdict:
-    return _verdict(obj, Action.UNDECIDED, Reason.UNDECIDED, detail, owner)
-
-
-def _delete(
-    obj: AdmissionObject, reason: Reason, detail: str, owner: Owner, recheck: Recheck
-) -> Verdict:
-    return Verdict(
-        obj=obj, action=Action.DELETE, reason=reason, detail=detail, owner=owner, recheck=recheck
     )

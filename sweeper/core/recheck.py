@@ -110,10 +110,16 @@ def _fresh_want(
         if not verdict.obj.is_binding:
             return gk.wants_policy(tfacts, defaults)
         record = inventory.constraints[(owner.kind.lower(), owner.name)]
-        return gk.wants_binding(record.facts, template=tfacts, defaults=defaults)
+        return gk.wants_binding(
+            record.facts,
+            template=tfacts,
+            defaults=defaults,
+            template_terminating=terminating(fresh),
+        )
     template = inventory.templates.get(gk.template_name_for_kind(owner.kind))
     return gk.wants_binding(
         gk.parse_constraint(fresh),
         template=template.facts if template else None,
         defaults=defaults,
+        template_terminating=template.terminating if template else False,
     )

@@ -118,11 +118,14 @@ EVENTS: dict[str, EventSchema] = {
             "vap_default_source": STRING,
             "vapb_default_source": STRING,
             "reconciling": NULLABLE_BOOLEAN,
+            "rollout": NULLABLE_STRING,
+            "remote_cluster": STRINGS,
         },
-        {"problem": STRING},
+        {"problem": STRING, "cause": STRING, "version_unknown": STRING, "unmodelled": STRING},
     ),
     "gatekeeper_not_observed": EventSchema(
-        "Gatekeeper's Deployments could not be read or told nothing; the options apply"
+        "the sweep fell back to the safe side about Gatekeeper; `cause` says why",
+        {"cause": STRING},
     ),
     "gatekeeper_idle": EventSchema(
         "Gatekeeper's CRDs exist but no running container generates VAPs and VAPBs"

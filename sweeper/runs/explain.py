@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sweeper.core.explain import Explanation, Wish, explain
 from sweeper.core.inventory import Inventory, ListKey, Source
@@ -208,6 +208,7 @@ def text_lines(e: Explanation) -> list[str]:
         vap = f"{_yes(gk.create_vap, 'on', 'off')}{_source(gk.vap_source)}"
         vapb = f"{_yes(gk.create_vapb, 'on', 'off')}{_source(gk.vapb_source)}"
         rows.append(("gatekeeper", f"VAP default {vap}, VAPB default {vapb}; {gk.scheme}"))
+        rows += _gatekeeper_rows(gk)
         rows += _name_rows(e)
     if e.policy is not None:
         exists = {True: "exists", False: "does not exist", None: "existence unknown"}
@@ -227,6 +228,21 @@ def text_lines(e: Explanation) -> list[str]:
 
 def _source(source: str | None) -> str:
     return f" ({source})" if source else ""
+
+
+def _gatekeeper_rows(gk: Any) -> list[tuple[str, str]]:
+    """Where the flags were read, the rollout state, and why verdicts are held, if so."""
+    rows = []
+    if gk.generators:
+        rows.append(("read from", ", ".join(gk.generators)))
+    notes = (
+        ("rollout", gk.rollout),
+        ("not observed", gk.not_observed),
+        ("version", gk.version_unknown and f"unknown: {gk.version_unknown}"),
+        ("held", gk.not_modelled),
+    )
+    rows += [(key, value) for key, value in notes if value]
+    return rows
 
 
 def _owner_rows(e: Explanation) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ from sweeper.core.observe import (
     IDLE,
     SYSTEM_LABEL,
     GatekeeperConfig,
+    Observation,
     not_observed,
     observe,
     resolve,
@@ -190,8 +191,15 @@ def judge(
     reporter.list_failures(inventory)
     installed = inventory.template_crd is Presence.PRESENT
     for concern in config.warnings(gatekeeper_installed=installed):
-        event = Event.GATEKEEPER_IDLE if concern.kind == IDLE else Event.GATEKEEPER_NOT_OBSERVED
-        reporter.event(event, concern.message, level=logging.WARNING)
+        if concern.kind == IDLE:
+            reporter.event(Event.GATEKEEPER_IDLE, concern.message, level=logging.WARNING)
+        else:
+            reporter.event(
+                Event.GATEKEEPER_NOT_OBSERVED,
+                concern.message,
+                level=logging.WARNING,
+                cause=concern.cause,
+            )
     with _no_cyclic_gc():
         the_plan = plan(inventory, settings.rules, now=now)
     return Judged(inventory, the_plan, settings, config)
@@ -199,16 +207,12 @@ def judge(
 
 def observe_gatekeeper(client: KubeClient, observing: Observing) -> GatekeeperConfig:
     """The running Gatekeeper's configuration, read from its Deployments when observing is
-    on; what cannot be read (403, 404, none labelled, ...) falls back to the options."""
+    on (and from its ReplicaSets while one rolls out); what cannot be read (403, 404, none
+    labelled, ...) falls back to the options."""
     namespace = observing.namespace
     observation = None
     if observing.enabled:
-        try:
-            deployments = read_gatekeeper(client, namespace)
-        except ApiError as error:
-            observation = not_observed(namespace, f"cannot list its Deployments: {error}")
-        else:
-            observation = observe(deployments, namespace=namespace)
+        observation = read_gatekeeper(client, namespace)
     return resolve(
         observation,
         vap_option=observing.vap_default,
@@ -217,14 +221,32 @@ def observe_gatekeeper(client: KubeClient, observing: Observing) -> GatekeeperCo
     )
 
 
-def read_gatekeeper(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
-    """The reads observing Gatekeeper takes: its labelled Deployments. They run beside
-    gather, in a thread of their own; another read (say its ReplicaSets) goes here."""
-    return client.list(
-        paths.deployments(namespace),
-        label_selector=f"{SYSTEM_LABEL}=yes",
-        transform=lambda obj: obj,
-    )
+def read_gatekeeper(client: KubeClient, namespace: str) -> Observation:
+    """What observing Gatekeeper reads: its labelled Deployments, and its ReplicaSets while
+    one rolls out. It runs beside gather, in a thread of its own."""
+
+    def unchanged(obj: dict) -> dict:
+        return obj
+
+    try:
+        deployments = client.list(
+            paths.deployments(namespace), label_selector=f"{SYSTEM_LABEL}=yes", transform=unchanged
+        )
+    except ApiError as error:
+        return not_observed(namespace, f"cannot list its Deployments: {error}")
+    observation = observe(deployments, namespace=namespace)
+    if not observation.needs_replicasets:
+        return observation
+    # A rollout runs pods of several templates: read what each running ReplicaSet runs.
+    try:
+        replicasets = client.list(paths.replicasets(namespace), transform=unchanged)
+    except ApiError as error:
+        return observe(
+            deployments,
+            namespace=namespace,
+            replicasets_error=f"its ReplicaSets cannot be listed: {error}",
+        )
+    return observe(deployments, namespace=namespace, replicasets=replicasets)
 
 
 def _run_stages(

@@ -167,6 +167,7 @@ _FIXED_TYPES = (
     ResourceType(
         APPS, "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",)
     ),
+    ResourceType(APPS, "v1", "replicasets", "ReplicaSet", "replicaset", True, ("rs",), ("all",)),
     ResourceType(
         ADMISSION,
         "v1",

@@ -18,6 +18,7 @@ from sweeper.testing.gatekeeper_objects import (
     kind_of,
     metadata,
 )
+from sweeper.testing.workload_objects import deployment_status
 
 
 def _internal_match_condition(name: str, field: str) -> dict[str, str]:
@@ -126,22 +127,25 @@ def gatekeeper_deployment(
     version: str = "v3.20.1",
     args: list[str] | None = None,
     replicas: int = 1,
+    image: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> dict:
     """A Deployment shaped like the ones Gatekeeper's Helm chart installs (label
-    gatekeeper.sh/system: "yes", one `manager` container); `args` default to a webhook-only
-    manager (`--operation=webhook`: no generate operation)."""
-    labels = {
-        "gatekeeper.sh/system": "yes",
-        "app": "gatekeeper",
-        "app.kubernetes.io/version": version.lstrip("v"),
-        "helm.sh/chart": f"gatekeeper-{version.lstrip('v')}",
-    }
+    gatekeeper.sh/system: "yes", one `manager` container), fully rolled out; `args` default
+    to a webhook-only manager (`--operation=webhook`: no generate operation); `labels`
+    replace the chart's version labels."""
+    if labels is None:
+        labels = {
+            "app.kubernetes.io/version": version.lstrip("v"),
+            "helm.sh/chart": f"gatekeeper-{version.lstrip('v')}",
+        }
+    labels = {"gatekeeper.sh/system": "yes", "app": "gatekeeper", **labels}
     if args is None:
         args = ["--port=8443", "--logtostderr", "--operation=webhook"]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels, "generation": 1},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"gatekeeper.sh/system": "yes"}},
@@ -152,12 +156,13 @@ def gatekeeper_deployment(
                         {
                             "name": "manager",
                             "args": list(args),
-                            "image": f"openpolicyagent/gatekeeper:{version}",
+                            "image": image or f"openpolicyagent/gatekeeper:{version}",
                         }
                     ]
                 },
             },
         },
+        "status": deployment_status(replicas),
     }
 
 

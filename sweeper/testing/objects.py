@@ -24,6 +24,7 @@ from sweeper.testing.gatekeeper_objects import (
     template,
     template_crd,
 )
+from sweeper.testing.workload_objects import deployment_status, replicaset, stuck_rollout
 
 __all__ = [
     "ADMISSION_TARGET",
@@ -32,9 +33,12 @@ __all__ = [
     "binding",
     "constraint",
     "constraint_crd",
+    "deployment_status",
     "foreign_binding",
     "gatekeeper_deployment",
     "policy",
+    "replicaset",
+    "stuck_rollout",
     "template",
     "template_crd",
 ]

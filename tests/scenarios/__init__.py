@@ -16,7 +16,8 @@ beside the Rego one.
 The building blocks (``Scenario``, ``Cluster``) are in ``scenarios.building``; the scenarios
 themselves in one module per family: owners gone (``owners``), Gatekeeper no longer wanting an
 object (``wants``), names (``names``), whole clusters and objects that are not Gatekeeper's
-(``clusters``), and defaults observed from Gatekeeper's Deployments (``observed``).
+(``clusters``), defaults observed from Gatekeeper's Deployments (``observed``), and what the
+running Gatekeeper exactly runs: flags, versions, rollouts, old and remote managers (``running``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from scenarios.owners import (
     policy_missing,
     template_deleted,
     terminating_owner,
+    terminating_template_both_names,
 )
+from scenarios.running import running_scenarios
 from scenarios.wants import (
     block_annotation,
     defaults_off,
@@ -76,5 +79,6 @@ def corpus() -> list[Scenario]:
         terminating_owner,
         observed_v3_22_0,
         observed_binding_default_off,
+        terminating_template_both_names,
     ]
-    return [build() for build in builders]
+    return [build() for build in builders] + running_scenarios()

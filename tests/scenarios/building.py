@@ -29,6 +29,10 @@ class Scenario:
     # Gatekeeper's Deployments in gatekeeper-system; ``defaults`` is what observing them gives
     # (until the sweep observes them itself over HTTP, the scenario resolves them here).
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    replicasets: list[dict[str, Any]] = field(default_factory=list)  # of a rollout
+    # The cause of the one gatekeeper_not_observed line the sweep writes; None: no such line.
+    warning: str | None = None
+    exit_code: int = 0  # 4 when something is undecided
 
 
 class Cluster:

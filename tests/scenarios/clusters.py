@@ -12,6 +12,7 @@ from scenarios.building import (
     ghost_constraint,
     ghost_template,
 )
+from scenarios.observed import running
 from sweeper.testing import objects as make
 
 
@@ -96,6 +97,7 @@ def mixed_production() -> Scenario:
             "gatekeeper-k8srequiredlabels-cost-center": "reported orphaned-unowned",
             "gatekeeper-platform-guard": "ignored",
         },
+        **running("v3.23.0"),
     )
 
 

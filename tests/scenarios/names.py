@@ -4,6 +4,7 @@ constraint's new one, and names long enough to be truncated."""
 from __future__ import annotations
 
 from scenarios.building import Cluster, Scenario, ghost_constraint
+from scenarios.observed import running
 from sweeper.core import gatekeeper as gk
 
 
@@ -44,6 +45,7 @@ def legacy_new_name_collision() -> Scenario:
             # although its name is exactly what K8sFoo/bar (alive, wanting one) would use.
             "gatekeeper-k8sfoo-bar": "deleted legacy-duplicate",
         },
+        **running("v3.23.0"),  # with the version unknown, the pair would be held
     )
 
 

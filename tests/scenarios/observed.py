@@ -7,6 +7,7 @@ from typing import Any
 
 from scenarios.building import VAP_ONLY, Cluster, Scenario
 from sweeper.core import observe
+from sweeper.testing import objects as make
 
 
 def observed_v3_22_0() -> Scenario:
@@ -60,26 +61,56 @@ def observed_binding_default_off() -> Scenario:
     )
 
 
-def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any]]:
-    """The chart's two Deployments: generate runs in the audit one."""
+def running(
+    version: str | None,
+    *audit_args: str,
+    replicasets: list[dict[str, Any]] | None = None,
+    deployments: list[dict[str, Any]] | None = None,
+    warning: str | None = None,
+) -> dict[str, Any]:
+    """A scenario's ``defaults``, ``deployments`` (and ``replicasets``) when this Gatekeeper
+    runs, resolved as the sweep resolves them (with the ReplicaSets when it asks for them)."""
+    if deployments is None:
+        deployments = gatekeeper_deployments(version, *audit_args)
+    observation = observe.observe(deployments)
+    if observation.needs_replicasets:
+        observation = observe.observe(deployments, replicasets=replicasets or [])
+    return {
+        "defaults": observe.resolve(observation).defaults,
+        "deployments": deployments,
+        "replicasets": replicasets or [],
+        "warning": warning,
+    }
 
-    def deployment(name: str, operations: list[str], extra: tuple[str, ...]) -> dict[str, Any]:
-        labels = {
-            "gatekeeper.sh/system": "yes",
-            "helm.sh/chart": f"gatekeeper-{version[1:]}",
-            "app.kubernetes.io/version": version[1:],
-        }
-        args = ["--logtostderr", *(f"--operation={op}" for op in operations), *extra]
-        manager = {
-            "name": "manager",
-            "image": f"openpolicyagent/gatekeeper:{version}",
-            "command": ["/manager"],
-            "args": args,
-        }
+
+def gatekeeper_deployments(
+    version: str | None,
+    *audit_args: str,
+    operations: tuple[str, ...] = ("generate", "audit", "status"),
+    image: str | None = None,
+) -> list[dict[str, Any]]:
+    """The chart's two Deployments: generate runs in the audit one. ``version`` None: the
+    image is pinned by digest and no label names a version."""
+    labels: dict[str, str] = {"gatekeeper.sh/system": "yes"}
+    if version is not None:
+        labels["helm.sh/chart"] = f"gatekeeper-{version[1:]}"
+        labels["app.kubernetes.io/version"] = version[1:]
+    if image is None:
+        image = f"openpolicyagent/gatekeeper:{version}" if version else DIGEST_IMAGE
+
+    def deployment(name: str, ops: tuple[str, ...], extra: tuple[str, ...]) -> dict[str, Any]:
+        args = ["--logtostderr", *(f"--operation={op}" for op in ops), *extra]
+        manager = {"name": "manager", "image": image, "command": ["/manager"], "args": args}
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
+            "metadata": {
+                "name": name,
+                "namespace": "gatekeeper-system",
+                "uid": f"uid-{name}",
+                "labels": labels,
+                "generation": 1,
+            },
             "spec": {
                 "replicas": 1,
                 "template": {
@@ -87,9 +118,13 @@ def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any
                     "spec": {"containers": [manager]},
                 },
             },
+            "status": make.deployment_status(1),
         }
 
     return [
-        deployment("gatekeeper-audit", ["generate", "audit", "status"], audit_args),
-        deployment("gatekeeper-controller-manager", ["webhook", "mutation-webhook"], ()),
+        deployment("gatekeeper-audit", operations, audit_args),
+        deployment("gatekeeper-controller-manager", ("webhook", "mutation-webhook"), ()),
     ]
+
+
+DIGEST_IMAGE = "openpolicyagent/gatekeeper@sha256:" + "0" * 64

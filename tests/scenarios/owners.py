@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from scenarios.building import AUDIT_ONLY, Cluster, Scenario, ghost_constraint, ghost_template
+from scenarios.observed import running
 from sweeper.testing import objects as make
 
 
@@ -131,6 +132,29 @@ def terminating_owner() -> Scenario:
             "gatekeeper-k8srequiredlabels-stuck": "deleted owner-deleted",
             "gatekeeper-k8srequiredlabels-alive": "kept",
         },
+    )
+
+
+def terminating_template_both_names() -> Scenario:
+    """A template stuck terminating: Gatekeeper removes the kind's watch and deletes its
+    constraints' bindings, under both names; none is "policy-missing" once its VAP is gone
+    (nothing re-creates it)."""
+    c = Cluster()
+    _terminating(c.template("K8sAllowedRepos"))
+    prod = c.constraint("K8sAllowedRepos", "prod-repos")
+    c.binding(prod, legacy=True)
+    _terminating(c.template("K8sRequiredLabels", policy=False))  # its VAP already deleted
+    c.constraint("K8sRequiredLabels", "owner-label")
+    return Scenario(
+        "6-terminating-template-both-names",
+        c.objects,
+        {
+            "gatekeeper-k8sallowedrepos": "deleted owner-deleted",
+            "gatekeeper-k8sallowedrepos-prod-repos": "deleted not-wanted",
+            "gatekeeper-prod-repos": "deleted not-wanted",
+            "gatekeeper-k8srequiredlabels-owner-label": "deleted not-wanted",
+        },
+        **running("v3.23.0"),
     )
 
 

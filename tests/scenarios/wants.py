@@ -5,7 +5,9 @@ annotation, and a template Gatekeeper rejects."""
 from __future__ import annotations
 
 from scenarios.building import AUDIT_ONLY, VAP_ONLY, Cluster, Scenario
+from scenarios.observed import gatekeeper_deployments
 from sweeper.core import gatekeeper as gk
+from sweeper.core import observe
 from sweeper.core.gatekeeper import GatekeeperDefaults
 
 
@@ -69,6 +71,8 @@ def upgrade_renamed() -> Scenario:
     c.binding(prod, legacy=True)
     dev = c.constraint("K8sAllowedRepos", "dev-repos", binding=False)
     c.binding(dev, legacy=True)
+    # The upgrade is done: v3.23.0 runs (an unknown version would hold the pair).
+    deployments = gatekeeper_deployments("v3.23.0")
     return Scenario(
         "5-upgrade-legacy-duplicate",
         c.objects,
@@ -78,6 +82,8 @@ def upgrade_renamed() -> Scenario:
             "gatekeeper-prod-repos": "deleted legacy-duplicate",
             "gatekeeper-dev-repos": "kept",  # Gatekeeper <= v3.22.0 still names it so
         },
+        defaults=observe.resolve(observe.observe(deployments)).defaults,
+        deployments=deployments,
     )
 
 
