@@ -144,7 +144,8 @@ def test_the_observer_role_exists_only_when_observing() -> None:
     assert not [o for o in blind if o["metadata"].get("namespace") == "gatekeeper-system"]
     role = one(render_chart(), "Role", "-observer")
     assert role["rules"] == [
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
     ]
 
 
