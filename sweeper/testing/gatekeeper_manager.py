@@ -131,7 +131,7 @@ class GatekeeperManager:
     rest: Rest
     wait_for_vapb: int = 1  # --default-wait-for-vapb-generation (seconds; Gatekeeper's is 30)
     process: subprocess.Popen | None = None
-    ports: list[int] = field(default_factory=lambda: _free_ports(3))
+    ports: list[int] = field(default_factory=lambda: _free_ports(4))
     starts: int = 0
 
     @property
@@ -140,7 +140,7 @@ class GatekeeperManager:
 
     def args(self) -> list[str]:
         """The manager's arguments: the chart's audit pod operations, local ports and dirs."""
-        health, metrics, webhook = self.ports
+        health, metrics, webhook, prometheus = self.ports
         return [
             "--operation=audit",
             "--operation=status",
@@ -154,6 +154,9 @@ class GatekeeperManager:
             "--enable-external-data=false",
             f"--health-addr=127.0.0.1:{health}",
             f"--metrics-addr=127.0.0.1:{metrics}",
+            # the OPA metrics exporter; its default :8888 on every interface clashes with any
+            # other Gatekeeper on the machine
+            f"--prometheus-port={prometheus}",
             "--host=127.0.0.1",
             f"--port={webhook}",
             f"--cert-dir={self.workdir / 'certs'}",

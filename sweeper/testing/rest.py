@@ -28,6 +28,10 @@ TEMPLATES = "/apis/templates.gatekeeper.sh/v1/constrainttemplates"
 CONSTRAINTS = "/apis/constraints.gatekeeper.sh/v1beta1"
 
 
+PARAM_KIND_UNSERVED = "failed to find resource referenced by paramKind"
+PARAM_KIND_WAIT = 30.0
+
+
 def constraints_path(kind: str) -> str:
     """Where the constraints of ``kind`` live (Gatekeeper's plural is the lower-case kind)."""
     return f"{CONSTRAINTS}/{kind.lower()}"
@@ -51,6 +55,7 @@ class Rest:
     timeout: float = 30.0
 
     def __post_init__(self) -> None:
+        self.param_kind_waits = 0
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {self.token}"
         self._session.verify = str(self.ca_file)
@@ -64,7 +69,24 @@ class Rest:
     def request(
         self, method: str, path: str, body: Any = None, *, content_type: str = "application/json"
     ) -> dict | None:
-        """The decoded answer; None for a 404 on GET; RestError for any other error."""
+        """The decoded answer; None for a 404 on GET; RestError for any other error.
+
+        A write denied because a ValidatingAdmissionPolicy's ``paramKind`` is not served yet
+        is retried for up to ``PARAM_KIND_WAIT`` seconds: right after Gatekeeper creates a
+        constraint CRD and its policy, the API server's admission plugin has not yet seen the
+        kind, and its policies (``failurePolicy: Fail``, every resource) deny every write.
+        """
+        deadline = time.monotonic() + PARAM_KIND_WAIT
+        while True:
+            try:
+                return self._request_once(method, path, body, content_type)
+            except RestError as error:
+                if PARAM_KIND_UNSERVED not in str(error) or time.monotonic() > deadline:
+                    raise
+                self.param_kind_waits += 1
+                time.sleep(0.05)
+
+    def _request_once(self, method: str, path: str, body: Any, content_type: str) -> dict | None:
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if body is not None else {}
         answer = self._session.request(
