@@ -22,15 +22,22 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
 import yaml
 
-from sweeper.testing.rest import BINDINGS, CRDS, POLICIES, TEMPLATES, Rest, constraints_path, wait_for
+from sweeper.testing.gatekeeper_probe import ProbeObjects
+from sweeper.testing.rest import (
+    BINDINGS,
+    CRDS,
+    POLICIES,
+    TEMPLATES,
+    Rest,
+    constraints_path,
+    wait_for,
+)
 
 VERSION = "v3.21.1"
 IMAGE = f"openpolicyagent/gatekeeper:{VERSION}"
@@ -40,9 +47,6 @@ DEPLOYMENT = "gatekeeper-audit"
 ENV_VAR = "GATEKEEPER_ASSETS"
 TEMPLATES_CRD = "constrainttemplates.templates.gatekeeper.sh"
 STATUSES = f"/apis/status.gatekeeper.sh/v1beta1/namespaces/{NAMESPACE}"
-PROBE_TEMPLATE = "gkloopprobe"
-PROBE_KIND = "GkLoopProbe"
-PROBE_CONSTRAINT = "gkloop-probe"
 
 
 def gatekeeper_assets() -> tuple[Path | None, str]:
@@ -100,7 +104,9 @@ def uninstall_crds(rest: Rest, manifests: Path, *, timeout: float = 60.0) -> Non
     for name in names:
         rest.delete(f"{CRDS}/{name}")
     for name in names:
-        wait_for(lambda n=name: rest.get(f"{CRDS}/{n}") is None, f"CRD {name} gone", timeout=timeout)
+        wait_for(
+            lambda n=name: rest.get(f"{CRDS}/{n}") is None, f"CRD {name} gone", timeout=timeout
+        )
 
 
 def _established(rest: Rest, name: str) -> bool:
@@ -249,7 +255,9 @@ class GatekeeperManager:
                 start_new_session=True,
                 cwd=self.workdir,
             )
-        wait_for(lambda: self._healthy("readyz"), "Gatekeeper readyz", timeout=timeout, alive=self._dead)
+        wait_for(
+            lambda: self._healthy("readyz"), "Gatekeeper readyz", timeout=timeout, alive=self._dead
+        )
         self.wait_reconciled(timeout=timeout)
 
     def _healthy(self, endpoint: str) -> bool:
@@ -302,114 +310,5 @@ class GatekeeperManager:
         probe.touch(timeout=timeout, alive=self._dead)
 
 
-@dataclass
-class ProbeObjects:
-    """A CEL template and one constraint that exist only to show Gatekeeper caught up."""
-
-    rest: Rest
-
-    def template(self, round_: int) -> dict:
-        return {
-            "apiVersion": "templates.gatekeeper.sh/v1",
-            "kind": "ConstraintTemplate",
-            "metadata": {"name": PROBE_TEMPLATE},
-            "spec": {
-                "crd": {"spec": {"names": {"kind": PROBE_KIND}}},
-                "targets": [
-                    {
-                        "target": "admission.k8s.gatekeeper.sh",
-                        "code": [
-                            {
-                                "engine": "K8sNativeValidation",
-                                "source": {
-                                    "validations": [
-                                        {
-                                            "expression": "true",
-                                            "message": f"probe round {round_}: never denies",
-                                        }
-                                    ]
-                                },
-                            }
-                        ],
-                    }
-                ],
-            },
-        }
-
-    def constraint(self, round_: int) -> dict:
-        return {
-            "apiVersion": "constraints.gatekeeper.sh/v1beta1",
-            "kind": PROBE_KIND,
-            "metadata": {"name": PROBE_CONSTRAINT},
-            # matches a kind nobody creates: the probe's binding never sees a request
-            "spec": {
-                "enforcementAction": "dryrun",
-                "match": {"kinds": [{"apiGroups": ["gkloop.test"], "kinds": [f"Round{round_}"]}]},
-            },
-        }
-
-    def ensure(self, *, timeout: float, alive: Any) -> None:
-        """Create the probe objects when missing and wait for their VAP and VAPB."""
-        tpath = f"{TEMPLATES}/{PROBE_TEMPLATE}"
-        if self.rest.get(tpath) is None:
-            self.rest.apply(tpath, self.template(0))
-        cpath = f"{constraints_path(PROBE_KIND)}/{PROBE_CONSTRAINT}"
-        wait_for(
-            lambda: self.rest.get(f"{CRDS}/{PROBE_KIND.lower()}.constraints.gatekeeper.sh"),
-            "the probe's constraint CRD",
-            timeout=timeout,
-            alive=alive,
-        )
-        if _get_quietly(self.rest, cpath) is None:
-            wait_for(lambda: _apply_quietly(self.rest, cpath, self.constraint(0)), "probe constraint", timeout=timeout, alive=alive)
-        wait_for(lambda: self.rest.get(f"{BINDINGS}/gatekeeper-{PROBE_CONSTRAINT}"), "the probe's binding", timeout=timeout, alive=alive)
-
-    def touch(self, *, timeout: float, alive: Any) -> None:
-        """Change both probes and wait for their status; re-create-test the probe binding."""
-        round_ = time.monotonic_ns()
-        tpath = f"{TEMPLATES}/{PROBE_TEMPLATE}"
-        cpath = f"{constraints_path(PROBE_KIND)}/{PROBE_CONSTRAINT}"
-        template = self.rest.apply(tpath, self.template(round_))
-        constraint = self.rest.apply(cpath, self.constraint(round_))
-        wait_for(lambda: _observed(self.rest.get(tpath), template), "probe template status", timeout=timeout, alive=alive)
-        wait_for(lambda: _observed(self.rest.get(cpath), constraint), "probe constraint status", timeout=timeout, alive=alive)
-        binding = f"{BINDINGS}/gatekeeper-{PROBE_CONSTRAINT}"
-        old = (self.rest.get(binding) or {}).get("metadata", {}).get("uid")
-        self.rest.delete(binding)
-        wait_for(
-            lambda: (self.rest.get(binding) or {}).get("metadata", {}).get("uid") not in (None, old),
-            "Gatekeeper re-creating the probe's binding",
-            timeout=timeout,
-            alive=alive,
-        )
-
-
 def _owned_by(obj: dict, uid: str) -> bool:
     return any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
-
-
-def _observed(current: dict | None, written: dict) -> bool:
-    """Every pod's status of ``current`` is for the generation written, without errors."""
-    if not current:
-        return False
-    generation = written["metadata"]["generation"]
-    by_pod = (current.get("status") or {}).get("byPod") or []
-    return bool(by_pod) and all(
-        p.get("observedGeneration") == generation and not p.get("errors") for p in by_pod
-    )
-
-
-def _get_quietly(rest: Rest, path: str) -> dict | None:
-    try:
-        return rest.get(path)
-    except Exception:
-        return None
-
-
-def _apply_quietly(rest: Rest, path: str, obj: dict) -> bool:
-    """Apply; False while the kind is not served yet (a fresh CRD)."""
-    try:
-        rest.apply(path, obj)
-    except Exception:
-        return False
-    return True

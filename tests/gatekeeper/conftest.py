@@ -17,7 +17,11 @@ from gk_loop import Loop
 from gk_world import build
 
 from sweeper.testing.controlplane import envtest_assets, start_control_plane
-from sweeper.testing.gatekeeper_manager import GatekeeperManager, gatekeeper_assets, install_gatekeeper
+from sweeper.testing.gatekeeper_manager import (
+    GatekeeperManager,
+    gatekeeper_assets,
+    install_gatekeeper,
+)
 from sweeper.testing.rest import Rest
 
 MANIFESTS = Path(__file__).parent / "manifests"

@@ -9,26 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from sweeper.testing.gatekeeper_manager import PROBE_CONSTRAINT, GatekeeperManager
+from sweeper.testing.flap import POLICY, Verdict, judge, snapshot
+from sweeper.testing.gatekeeper_manager import GatekeeperManager
 from sweeper.testing.rest import BINDINGS, POLICIES, Rest
 
-BINDING = "ValidatingAdmissionPolicyBinding"
-POLICY = "ValidatingAdmissionPolicy"
-PROBE_BINDING = f"gatekeeper-{PROBE_CONSTRAINT}"  # deleted and re-created by every probe
 # No guard may stop these sweeps: the leftovers are the point; min-age 0: they are seconds old.
 SWEEP_FLAGS = ("--min-age", "0s", "--max-deletions", "0", "--max-deletion-percent", "0")
-
-
-def snapshot(rest: Rest) -> dict[tuple[str, str], str]:
-    """(kind, name) -> uid of every VAP and VAPB (the probe's binding left out)."""
-    found = {(POLICY, o["metadata"]["name"]): o["metadata"]["uid"] for o in rest.items(POLICIES)}
-    for o in rest.items(BINDINGS):
-        if o["metadata"]["name"] != PROBE_BINDING:
-            found[(BINDING, o["metadata"]["name"])] = o["metadata"]["uid"]
-    return found
 
 
 @dataclass
@@ -46,7 +35,11 @@ class Run:
 
     def verdicts(self) -> dict[str, tuple[str, str]]:
         """object name -> (event, reason) of every per-object line."""
-        return {e["object_name"]: (e["event"], e.get("reason")) for e in self.events if "object_name" in e}
+        return {
+            e["object_name"]: (e["event"], e.get("reason"))
+            for e in self.events
+            if "object_name" in e
+        }
 
     def deleted(self) -> dict[tuple[str, str], str]:
         return {(e["object_kind"], e["object_name"]): e["object_uid"] for e in self.of("deleted")}
@@ -54,38 +47,6 @@ class Run:
     def summary(self) -> dict:
         (line,) = self.of("sweep_summary") or self.of("restore_summary")
         return line
-
-
-@dataclass
-class Verdict:
-    """What Gatekeeper did after a sweep: deleted objects it re-created, survivors it replaced."""
-
-    recreated: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    vanished: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        return (
-            [f"re-created by Gatekeeper after the sweep deleted it (a wrong deletion): {x}" for x in self.recreated]
-            + [f"survivor has a new uid (deleted and re-created): {x}" for x in self.replaced]
-            + [f"survivor vanished: {x}" for x in self.vanished]
-        )
-
-
-def judge(before: dict, deleted: dict, after: dict) -> Verdict:
-    """Compare uids: before the sweep, what it deleted, after Gatekeeper reconciled."""
-    verdict = Verdict()
-    for key, uid in deleted.items():
-        if key in after:
-            verdict.recreated.append(f"{key[0]}/{key[1]} (deleted uid {uid}, now {after[key]})")
-    for key, uid in before.items():
-        if key in deleted:
-            continue
-        if key not in after:
-            verdict.vanished.append(f"{key[0]}/{key[1]}")
-        elif after[key] != uid:
-            verdict.replaced.append(f"{key[0]}/{key[1]} ({uid} -> {after[key]})")
-    return verdict
 
 
 @dataclass
@@ -104,7 +65,9 @@ class Loop:
         log = self.workdir / f"run-{self.runs}.log"
         full = [sys.executable, "-m", "sweeper", *argv, "--kubeconfig", str(self.kubeconfig)]
         env = {"HOME": str(self.workdir), "PATH": "/usr/bin:/bin"}
-        done = subprocess.run(full, capture_output=True, text=True, env=env, timeout=120, check=False)
+        done = subprocess.run(
+            full, capture_output=True, text=True, env=env, timeout=120, check=False
+        )
         log.write_text(done.stdout)
         events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
         return Run(full, done.returncode, events, done.stderr, log)

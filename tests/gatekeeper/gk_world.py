@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gk_objects import constraint, scoped_action, template
-
 from sweeper.testing.gatekeeper_manager import GatekeeperManager
-from sweeper.testing.rest import BINDINGS, CRDS, POLICIES, TEMPLATES, Rest, constraints_path, wait_for
+from sweeper.testing.gatekeeper_templates import constraint, scoped_action, template
+from sweeper.testing.rest import (
+    BINDINGS,
+    CRDS,
+    POLICIES,
+    TEMPLATES,
+    Rest,
+    constraints_path,
+    wait_for,
+)
 
 NOT_VAP = [scoped_action("deny", "validation.gatekeeper.sh")]  # a scoped action with no VAPB
 
@@ -60,10 +67,18 @@ HEALTHY = (
     Kind(
         "GkHealthyMixed",
         (
-            _c("GkHealthyMixed", "scoped-vap", action="scoped",
-               scoped=[scoped_action("deny", "vap.k8s.io")]),
-            _c("GkHealthyMixed", "scoped-star", action="scoped",
-               scoped=[scoped_action("warn", "*")]),
+            _c(
+                "GkHealthyMixed",
+                "scoped-vap",
+                action="scoped",
+                scoped=[scoped_action("deny", "vap.k8s.io")],
+            ),
+            _c(
+                "GkHealthyMixed",
+                "scoped-star",
+                action="scoped",
+                scoped=[scoped_action("warn", "*")],
+            ),
             _c("GkHealthyMixed", "scoped-webhook-only", action="scoped", scoped=NOT_VAP),
         ),
         rego=True,
@@ -96,7 +111,9 @@ def apply_constraint(rest: Rest, obj: dict, *, timeout: float = 60.0) -> None:
             return False
         return True
 
-    wait_for(applied, f"constraint {obj['kind']}/{obj['metadata']['name']} applied", timeout=timeout)
+    wait_for(
+        applied, f"constraint {obj['kind']}/{obj['metadata']['name']} applied", timeout=timeout
+    )
 
 
 def build(rest: Rest, manager: GatekeeperManager, kinds: tuple[Kind, ...] = WORLD) -> None:
@@ -105,7 +122,9 @@ def build(rest: Rest, manager: GatekeeperManager, kinds: tuple[Kind, ...] = WORL
     for k in kinds:
         rest.apply(f"{TEMPLATES}/{k.name}", k.template)
     for k in kinds:
-        wait_for(lambda k=k: rest.get(f"{CRDS}/{k.name}.constraints.gatekeeper.sh"), f"{k.kind} CRD")
+        wait_for(
+            lambda k=k: rest.get(f"{CRDS}/{k.name}.constraints.gatekeeper.sh"), f"{k.kind} CRD"
+        )
     for k in kinds:
         for c in (*k.constraints, constraint(k.kind, GC_PROBE, action="scoped", scoped=NOT_VAP)):
             apply_constraint(rest, c)

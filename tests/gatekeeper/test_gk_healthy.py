@@ -5,7 +5,9 @@ deletes none of it, and after Gatekeeper has caught up every object has the uid 
 from __future__ import annotations
 
 import pytest
-from gk_loop import BINDING, POLICY, Loop, snapshot
+from gk_loop import Loop
+
+from sweeper.testing.flap import BINDING, POLICY, snapshot
 
 pytestmark = pytest.mark.gatekeeper
 

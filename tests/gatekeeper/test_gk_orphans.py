@@ -5,9 +5,10 @@ garbage collector strips the ownerReferences, and a Gatekeeper that comes back i
 from __future__ import annotations
 
 import pytest
-from gk_loop import BINDING, POLICY, Loop
+from gk_loop import Loop
 from gk_world import ORPHAN, ORPHAN_TEMPLATE
 
+from sweeper.testing.flap import BINDING, POLICY
 from sweeper.testing.rest import BINDINGS, CRDS, POLICIES, TEMPLATES, constraints_path, wait_for
 
 pytestmark = pytest.mark.gatekeeper

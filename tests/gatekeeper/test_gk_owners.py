@@ -4,10 +4,11 @@ a template stuck terminating behind a finalizer, and a constraint kind no longer
 from __future__ import annotations
 
 import pytest
-from gk_loop import BINDING, POLICY, Loop
+from gk_loop import Loop
 from gk_world import TERMINATING, Kind, apply_constraint
 
-from gk_objects import constraint
+from sweeper.testing.flap import BINDING, POLICY
+from sweeper.testing.gatekeeper_templates import constraint
 from sweeper.testing.rest import BINDINGS, CRDS, POLICIES, TEMPLATES, wait_for
 
 pytestmark = pytest.mark.gatekeeper

@@ -4,10 +4,11 @@ Gatekeeper neither deletes nor replaces the restored objects, and the next sweep
 from __future__ import annotations
 
 import pytest
-from gk_loop import BINDING, Loop
+from gk_loop import Loop
 from gk_world import NOT_VAP, RESTORE, apply_constraint
 
-from gk_objects import constraint
+from sweeper.testing.flap import BINDING
+from sweeper.testing.gatekeeper_templates import constraint
 from sweeper.testing.rest import BINDINGS, constraints_path, wait_for
 
 pytestmark = pytest.mark.gatekeeper

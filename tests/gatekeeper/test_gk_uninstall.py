@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from gk_loop import BINDING, SWEEP_FLAGS, Loop, snapshot
+from gk_loop import SWEEP_FLAGS, Loop
 from gk_world import ORPHAN
 
+from sweeper.testing.flap import BINDING, snapshot
 from sweeper.testing.gatekeeper_manager import install_gatekeeper, uninstall_crds
 from sweeper.testing.rest import constraints_path, wait_for
 

@@ -4,10 +4,11 @@ the real Gatekeeper v3.21.1: what the sweep deletes stays gone, what it keeps ke
 from __future__ import annotations
 
 import pytest
-from gk_loop import BINDING, Loop
+from gk_loop import Loop
 from gk_world import LEGACY, NOT_VAP, SCOPED, UNKNOWN, apply_constraint
 
-from gk_objects import constraint
+from sweeper.testing.flap import BINDING
+from sweeper.testing.gatekeeper_templates import constraint
 from sweeper.testing.rest import BINDINGS, wait_for
 
 pytestmark = pytest.mark.gatekeeper

@@ -1,8 +1,8 @@
-"""Templates and constraints written for the Gatekeeper-in-the-loop tests: real CEL and
-CEL+Rego ConstraintTemplates (Gatekeeper's own shapes, as in its policy library) and their
-constraints. Every constraint matches only a kind nobody creates (``gkloop.test/Widget``), so
-the policies Gatekeeper generates never judge a request of the tests or of the control plane.
-Helpers only: no tests here."""
+"""Templates and constraints for running the real Gatekeeper: CEL and CEL+Rego
+ConstraintTemplates in Gatekeeper's own shape (a required-labels policy, as in its policy
+library) and their constraints. Every constraint matches only a kind nobody creates
+(``gkloop.test/Widget``), so the policies Gatekeeper generates never judge a real request.
+Used by the Gatekeeper-in-the-loop tests and ``bench/flap.py``. Imports nothing."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def template(
     }
 
 
-def constraint(kind: str, name: str, *, action: str | None = None, scoped: list | None = None) -> dict:
+def constraint(
+    kind: str, name: str, *, action: str | None = None, scoped: list | None = None
+) -> dict:
     """A constraint of ``kind``; ``action`` None leaves enforcementAction unset (deny);
     ``scoped`` is the scopedEnforcementActions list (action ``scoped``)."""
     spec: dict[str, Any] = {"match": NOBODY, "parameters": {"labels": ["owner"]}}
