@@ -15,6 +15,9 @@ from machine_state import changes, machine_state
 
 from sweeper.testing import FakeApiServer
 
+# control_plane and gc_control_plane: a real etcd + kube-apiserver (envtest), session-scoped.
+pytest_plugins = ["sweeper.testing.fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
