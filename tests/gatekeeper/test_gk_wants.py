@@ -69,14 +69,6 @@ def test_a_rollback_to_legacy_naming_leaves_the_new_scheme_binding_as_the_duplic
     assert loop.uid(BINDING, legacy) == legacy_uid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sweeper bug found by Gatekeeper in the loop: with the version unknown the planner "
-    "still picks the new naming scheme and deletes the legacy binding as legacy-duplicate "
-    "(detail 'Gatekeeper uses the new naming scheme (version unknown)'); v3.21.1 re-creates it "
-    "within milliseconds. The decision table (turn 3) keeps both names when the version is "
-    "unknown. Remove this mark once sweeper/core follows it.",
-)
 def test_with_the_version_unknown_neither_name_of_a_pair_is_deleted(loop: Loop) -> None:
     """No Deployment to read (Gatekeeper not observed): either name may be the one the
     running Gatekeeper manages. Deleting the legacy one here would be a wrong deletion
