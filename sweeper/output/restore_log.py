@@ -1,0 +1,105 @@
+"""The JSON lines of ``sweeper restore``: one per selected object and a ``restore_summary``.
+
+Shaped like the sweep's lines (``time``, ``level``, ``msg``, ``schema_version``, ``event``)
+but carrying ``restore_id`` instead of ``sweep_id``, and ``cluster_uid`` (the target
+cluster's) once it is read; ``docs/logging.md`` ("sweeper restore output") lists every
+field. Writes and flushes; keeps no state anyone reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from sweeper.core.restore_lines import Deletion
+from sweeper.output.report import SCHEMA_VERSION, stamp
+
+RESTORED, WOULD_RESTORE = "restored", "would_restore"
+EXISTS, FAILED = "exists", "restore_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one selected object."""
+
+    event: str  # RESTORED, WOULD_RESTORE, EXISTS or FAILED
+    deletion: Deletion
+    dropped: tuple[str, ...] = ()  # "Kind/name: reason" of each ownerReference left out
+    uid: str | None = None  # of the object created
+    error: str | None = None
+    body: dict[str, Any] | None = None  # what was (or, in a dry run, would be) sent
+
+
+_MESSAGES = {
+    RESTORED: ("restored", "info"),
+    WOULD_RESTORE: ("would be restored (dry run); manifest is exactly what would be sent", "info"),
+    EXISTS: ("an object of that name exists; left alone", "info"),
+    FAILED: ("could not be restored", "error"),
+}
+
+
+class RestoreLog:
+    """Writes the restore's JSON lines, in the shape of the sweep's (``report.Reporter``)."""
+
+    def __init__(self, stream: TextIO, *, restore_id: str, now: Callable[[], datetime]) -> None:
+        self.restore_id = restore_id
+        self.cluster_uid: str | None = None  # the target's, once read
+        self._stream = stream
+        self._now = now
+
+    def line(self, event: str, message: str, *, level: str = "info", **fields: Any) -> None:
+        record = {
+            "time": stamp(self._now()),
+            "level": level,
+            "msg": message,
+            "restore_id": self.restore_id,
+            "schema_version": SCHEMA_VERSION,
+            "event": event,
+        }
+        if self.cluster_uid is not None:
+            record["cluster_uid"] = self.cluster_uid
+        record.update(fields)
+        self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+    def outcome(self, outcome: Outcome, *, dry_run: bool) -> None:
+        item = outcome.deletion
+        fields: dict[str, Any] = {
+            "object_kind": item.kind,
+            "object_name": item.name,
+            "reason": item.reason,
+            "dry_run": dry_run,
+            "owner_references_dropped": list(outcome.dropped),
+            "source_sweep_id": item.sweep_id,
+            "source_cluster_uid": item.cluster_uid or "",
+            "deleted_at": stamp(item.time),
+        }
+        if outcome.uid:
+            fields["object_uid"] = outcome.uid
+        if outcome.error:
+            fields["error"] = outcome.error
+        if outcome.event == WOULD_RESTORE and outcome.body is not None:
+            fields["manifest"] = outcome.body
+        message, level = _MESSAGES[outcome.event]
+        if outcome.event == RESTORED and outcome.dropped:
+            message, level = "restored without the ownerReferences of absent owners", "warning"
+        self.line(outcome.event, message, level=level, **fields)
+
+
+def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int) -> dict[str, Any]:
+    """The outcome counts of the ``restore_summary`` line."""
+    done = list(outcomes)
+    return {
+        "exit_code": int(exit_code),
+        "dry_run": dry_run,
+        "restored": sum(o.event == RESTORED for o in done),
+        "would_restore": sum(o.event == WOULD_RESTORE for o in done),
+        "exists": sum(o.event == EXISTS for o in done),
+        "failed": sum(o.event == FAILED for o in done),
+        "owner_references_dropped_count": sum(
+            len(o.dropped) for o in done if o.event in (RESTORED, WOULD_RESTORE)
+        ),
+    }
