@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import T0
+from helpers import CLUSTER_UID, T0
 
 from sweeper.testing import FakeApiServer
 
 
 @pytest.fixture
 def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer(clock=lambda: T0) as fake:
+    with FakeApiServer(clock=lambda: T0, cluster_uid=CLUSTER_UID) as fake:
         yield fake
 
 

@@ -166,14 +166,15 @@ def run_restore(
     cluster unless every selected line was usable."""
     log = RestoreLog(out, restore_id=restore_id or uuid.uuid4().hex[:12], now=now)
     run = _Restore(request, log=log, err=err, monotonic=monotonic)
-    selection = Selection()
-    if not request.from_cluster:
+    selection, chosen = Selection(), []
+    if not request.from_cluster:  # every line is judged before the cluster is contacted
         try:
             selection = read_sources(request.paths, request.filters, stdin=stdin)
         except BadInput as error:
             return run.finish(ExitCode.USAGE, str(error))
-        if selection.errors:
-            return run.finish(ExitCode.USAGE, _report_refused(selection.errors, err))
+        chosen, refused = resolve(selection.deletions, now=now())
+        if selection.errors or refused:
+            return run.finish(ExitCode.USAGE, _report_refused(selection.errors + refused, err))
     from sweeper.cluster.kubeconfig import ConfigError
 
     try:
@@ -185,11 +186,13 @@ def run_restore(
         return run.finish(ExitCode.USAGE, str(error))
     except ApiError as error:
         code = ExitCode.USAGE if error.denied else ExitCode.READ_FAILED
-        return run.finish(code, f"cannot read the cluster: {error}")
+        return run.finish(code, f"cannot read the cluster: {error}", selected=len(chosen))
     except SweepAborted as error:
-        return run.finish(ExitCode.READ_FAILED, str(error))
-    chosen, errors = resolve(selection.deletions, now=now())
-    errors = selection.errors + errors
+        return run.finish(ExitCode.DELETE_FAILED, str(error), selected=len(chosen))
+    errors: list[str] = []
+    if request.from_cluster:
+        chosen, errors = resolve(selection.deletions, now=now())
+        errors = selection.errors + errors
     errors += foreign(chosen, cluster_uid=request.cluster_uid or log.cluster_uid)
     if errors:
         return run.finish(ExitCode.USAGE, _report_refused(errors, err))
