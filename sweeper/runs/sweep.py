@@ -3,7 +3,7 @@ exit code.
 
 The thin shell around the pure planner: it wires the stages in their one-way order, and
 each stage hands what it produced to the next. The cluster's identity (the uid of
-``kube-system``) is read first and carried by every later line; a sweep that cannot read it
+``kube-system``) is read right after ``sweep_started`` and carried by every later line; a sweep that cannot read it
 deletes nothing (a record without it could not be restored safely). The summary and the
 exit code are pure functions of what the stages returned (``sweeper.core.summary``).
 Clocks, waits and the stop signal are injected so tests never wait.
@@ -100,6 +100,7 @@ def run_sweep(
     """Run one sweep and log exactly one summary line, whatever happens."""
     runtime = runtime or Runtime()
     started = runtime.monotonic()
+    _log_start(settings, reporter)
     client: KubeClient | None = None
     stages: _Stages | None = None
     try:
@@ -108,7 +109,6 @@ def run_sweep(
         stages = _Stages(ExitCode.USAGE, str(error))
     else:
         stages = _identify(client, reporter)
-    _log_start(settings, reporter)
     if client is not None and stages is None:
         stages = _run_stages(client, settings=settings, reporter=reporter, runtime=runtime)
     assert stages is not None
