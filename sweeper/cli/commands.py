@@ -173,12 +173,15 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
 @decision_options
 @cli.command()
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@RECORD_NAMESPACE
 @connection_options
 def explain(names: tuple[str, ...], **options: Any) -> None:
     """Why a sweep would (not) delete these VAPs and VAPBs now: the facts, the row, the verdict.
 
     Reads the cluster exactly as 'sweep' does and takes the options that change its
-    decisions; only GET requests, it never writes. An unknown name exits 2.
+    decisions; only GET requests, it never writes. A name the cluster no longer has is
+    looked up in the sweeps' records (deleted by which sweep, when, why, how to restore it);
+    one found nowhere exits 2.
     """
     from sweeper.cli.options import decision_settings
     from sweeper.runs.explain import explain_command
