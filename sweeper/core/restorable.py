@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sweeper.core import gatekeeper as gk
-from sweeper.core.manifests import clean_manifest
+from sweeper.core.manifests import SERVER_OWNED_METADATA, clean_manifest
 from sweeper.core.reasons import ANNOTATION_PREFIX, RESTORE_ID_ANNOTATION, RESTORED_AT_ANNOTATION
 
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec")
+TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec")  # "status" is never logged
 METADATA = ("name", "labels", "annotations", "ownerReferences")
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -38,6 +38,39 @@ _NOT_GATEKEEPERS = (
 def refusal(manifest: Mapping[str, Any]) -> str | None:
     """Why the sweeper could not have deleted ``manifest`` (so restore refuses it); None
     when it is Gatekeeper-shaped."""
+    forged = _not_as_logged(manifest)
+    if forged is not None:
+        return f"not a manifest the sweeper logs: {forged}"
+    return _not_gatekeepers(manifest)
+
+
+def _not_as_logged(manifest: Mapping[str, Any]) -> str | None:
+    """What no manifest the sweeper wrote carries: fields the API server does not serve,
+    what ``clean_manifest`` removed, finalizers (Gatekeeper sets none), or an annotation of
+    the sweeper's (it never deletes an object annotated skip or restored-at)."""
+    unknown = sorted(set(manifest) - set(TOP_LEVEL))
+    if unknown:
+        return f"unknown top-level fields {unknown}"
+    metadata = manifest.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    owned = sorted(set(metadata) & set(SERVER_OWNED_METADATA))
+    if owned:
+        return f"server-owned metadata {owned}"
+    if metadata.get("finalizers"):
+        return "finalizers (Gatekeeper sets none)"
+    annotations = metadata.get("annotations")
+    ours = sorted(
+        key
+        for key in (annotations if isinstance(annotations, dict) else {})
+        if str(key).startswith(ANNOTATION_PREFIX)
+    )
+    if ours:
+        return f"the sweeper's own annotations {ours} (it never deletes such an object)"
+    return None
+
+
+def _not_gatekeepers(manifest: Mapping[str, Any]) -> str | None:
+    """Why ``manifest`` is not a VAP or VAPB Gatekeeper generated; None when it is."""
     kind = manifest.get("kind")
     metadata = manifest.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
