@@ -127,7 +127,9 @@ def test_cluster_role_grants_exactly_what_the_sweeper_sends(
     ]
     used = set().union(*(sent(server) for server in servers)) - OBSERVING - RECORDING
     assert all(sent(server) >= OBSERVING for server in servers)
-    namespaces = {r.name for server in servers for r in server.requests if r.resource == "namespaces"}
+    namespaces = {
+        r.name for server in servers for r in server.requests if r.resource == "namespaces"
+    }
     assert namespaces == {"kube-system"}  # what the rule's resourceNames allows
 
     # The sweeps went down every path that sends a request, or the equality proves little.

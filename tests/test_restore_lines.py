@@ -257,9 +257,7 @@ def test_bad_time_filters_are_one_line_errors(since: Any, until: Any, needle: st
         make_filters(since=since, until=until, now=NOW)
 
 
-def item(
-    kind: str, name: str, minute: int, origin: str, *, uid: str = "", **meta: Any
-) -> Deletion:
+def item(kind: str, name: str, minute: int, origin: str, *, uid: str = "", **meta: Any) -> Deletion:
     return Deletion(
         kind,
         name,

@@ -3,10 +3,11 @@ exit code.
 
 The thin shell around the pure planner: it wires the stages in their one-way order, and
 each stage hands what it produced to the next. The cluster's identity (the uid of
-``kube-system``) is read right after ``sweep_started`` and carried by every later line; a sweep that cannot read it
-deletes nothing (a record without it could not be restored safely). The summary and the
-exit code are pure functions of what the stages returned (``sweeper.core.summary``).
-Clocks, waits and the stop signal are injected so tests never wait.
+``kube-system``) is read right after ``sweep_started`` and carried by every later line; a
+sweep that cannot read it deletes nothing (a record without it could not be restored
+safely). The summary and the exit code are pure functions of what the stages returned
+(``sweeper.core.summary``). Clocks, waits and the stop signal are injected so tests never
+wait.
 """
 
 from __future__ import annotations
