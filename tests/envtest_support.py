@@ -3,11 +3,17 @@ a clean cluster per test, real clocks for sweeps, and a sweep's outcome per obje
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from helpers import SweepRun
+from helpers import FakeTime, SweepRun, settings_for
 
+from sweeper.output import logschema
+from sweeper.output.report import Reporter
+from sweeper.runs.sweep import Runtime, run_sweep
 from sweeper.testing.controlplane import ControlPlane
 from sweeper.testing.realapi import ADMISSION, RealApi, resource_path
 
@@ -36,6 +42,20 @@ def api_for(plane: ControlPlane) -> RealApi:
 def real_now() -> datetime:
     """A sweep's clock on a real server: objects were created moments ago by its clock."""
     return datetime.now(UTC) + timedelta(minutes=1)
+
+
+def real_sweep(kubeconfig: str | Path, **changes: Any) -> SweepRun:
+    """One sweep in-process with the real clocks and waits (a real server's admission and
+    garbage collector move on their own time); its parsed JSON lines."""
+    stream = io.StringIO()
+    settings = settings_for(str(kubeconfig), **changes)
+    reporter = Reporter(stream=stream, level=settings.log_level, cluster_name=settings.cluster_name)
+    result = run_sweep(settings, reporter=reporter, runtime=Runtime(environ={}))
+    reporter.close()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for line in lines:
+        logschema.check(line)
+    return SweepRun(result, lines, FakeTime())
 
 
 def outcomes(run: SweepRun) -> dict[str, str]:
