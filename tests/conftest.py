@@ -10,6 +10,9 @@ from helpers import CLUSTER_UID, T0
 
 from sweeper.testing import FakeApiServer
 
+# control_plane and gc_control_plane: a real etcd + kube-apiserver (envtest), session-scoped.
+pytest_plugins = ["sweeper.testing.fixtures"]
+
 
 @pytest.fixture
 def server() -> Iterator[FakeApiServer]:

@@ -86,3 +86,21 @@ def test_events_namespace_option_then_pod_namespace_then_default(tmp_path: Path)
     pod.write_text("platform-ops\n")
     assert events_namespace(None, str(pod)) == "platform-ops"
     assert events_namespace("explicit", str(pod)) == "explicit"
+
+
+def test_an_event_refused_by_a_just_deleted_binding_is_retried(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    """kube-apiserver keeps enforcing a deleted binding for about a second: a leftover that
+    fails closed refuses the sweep's first Event (seen on a real API server)."""
+    seed_sample_cluster(server, now=NOW)
+    denial = (
+        b'{"kind":"Status","apiVersion":"v1","status":"Failure","code":422,"reason":"Invalid",'
+        b'"message":"events \\"x\\" is forbidden: ValidatingAdmissionPolicy \'gatekeeper-p\' '
+        b"with binding 'gatekeeper-b' denied request: failed to configure policy\"}"
+    )
+    server.inject(method="POST", path=".*/events$", status=422, body=denial, times=2)
+    run = sweep(kubeconfig, events=True, events_namespace="ops")
+    assert not run.events("kube_events_failed")
+    assert len(server.objects("Event")) == DELETED
+    assert len(run.time.sleeps) >= 2

@@ -82,6 +82,7 @@ def gatekeeper_deployments(version: str, *audit_args: str) -> list[dict[str, Any
             "metadata": {"name": name, "namespace": "gatekeeper-system", "labels": labels},
             "spec": {
                 "replicas": 1,
+                "selector": {"matchLabels": {"gatekeeper.sh/system": "yes"}},
                 "template": {
                     "metadata": {"labels": dict(labels)},
                     "spec": {"containers": [manager]},
