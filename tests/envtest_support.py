@@ -73,7 +73,7 @@ def decisions(summary: dict[str, Any]) -> dict[str, Any]:
         key: value
         for key, value in summary.items()
         if not any(word in key for word in _TIMING)
-        and key not in ("time", "ts", "timestamp", "sweep_id")
+        and key not in ("time", "ts", "timestamp", "sweep_id", "cluster_uid")
     }
 
 
@@ -83,3 +83,13 @@ def vap_names(api: RealApi) -> set[str]:
         for kind in VAP_KINDS
         for item in api.items(resource_path(ADMISSION, kind))
     }
+
+
+RECORD_NAMESPACE = "gatekeeper-sweeper"  # where a sweep outside a pod writes its records
+
+
+def ensure_namespace(api: RealApi, name: str = RECORD_NAMESPACE) -> None:
+    """Create a Namespace unless it exists: a real server refuses objects (the write-ahead
+    records) in a namespace that does not exist."""
+    if api.get(resource_path("v1", "Namespace", name)) is None:
+        api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})

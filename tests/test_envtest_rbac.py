@@ -16,7 +16,7 @@ from rendering import CHART, ROOT, helm, kustomize
 from scenarios.observed import gatekeeper_deployments
 from scenarios.owners import template_deleted
 
-from sweeper.core.settings import Observing
+from sweeper.core.settings import Observing, Recording
 from sweeper.testing import objects as make
 from sweeper.testing.controlplane import ControlPlane
 from sweeper.testing.realapi import ApiError, RealApi, resource_path
@@ -96,13 +96,15 @@ def test_a_full_sweep_as_the_service_account_meets_no_403(
         observing=Observing(enabled=True),
         events=True,
         events_namespace=ns,
+        recording=Recording(namespace=ns),
         max_deletions=0,
         max_deletion_percent=0,
     )
     assert run.exit_code == 0, run.lines
     (observed,) = run.events("gatekeeper_observed")
     assert "problem" not in observed and observed["version"] == "v3.22.0"
-    for failure in ("list_failed", "kube_events_failed", "delete_failed", "undecided"):
+    failures = ("list_failed", "kube_events_failed", "delete_failed", "undecided")
+    for failure in (*failures, "record_failed", "record_prune_failed"):
         assert not run.events(failure), json.dumps(run.events(failure))
     expected = {n for n, want in scenario.expected.items() if want.startswith("deleted")}
     assert run.names("deleted") == expected
