@@ -2,8 +2,10 @@
 
 Contract: restore puts back only what the sweeper could have deleted, a VAP or VAPB that
 carries Gatekeeper's controller ownerReference (a ConstraintTemplate, a constraint) under one
-of that owner's own names, or Gatekeeper's fingerprint; ``refusal`` says why anything else
-is refused. What is created carries only what Gatekeeper's object had (``creation_body``):
+of that owner's own names, or Gatekeeper's fingerprint, and nothing a manifest the sweeper
+logs never carries (unknown top-level fields, server-owned metadata, finalizers, a
+``sweeper.gatekeeper.sh/`` annotation); ``refusal`` says why anything else is refused.
+What is created carries only what Gatekeeper's object had (``creation_body``):
 ``apiVersion``, ``kind``, ``spec`` and the metadata name, labels, annotations and verified
 ownerReferences; never finalizers, managed fields, unknown top-level fields or any
 ``sweeper.gatekeeper.sh/`` annotation (a skip annotation would shield it from every sweep),
