@@ -13,8 +13,9 @@ from restore_helpers import restore, write
 from scenarios.owners import template_deleted
 
 from sweeper.core import ledger
+from sweeper.core.settings import Recording
 from sweeper.testing.controlplane import ControlPlane
-from sweeper.testing.realapi import resource_path
+from sweeper.testing.realapi import ApiError, resource_path
 
 pytestmark = pytest.mark.envtest
 
@@ -57,3 +58,43 @@ def test_records_restore_everything_and_the_next_sweep_holds_it(
     refused = restore(kubeconfig, write(tmp_path, *forged))
     assert refused.code == 2 and "not this one" in refused.stderr
     assert vap_names(api) == before - deleted
+
+
+def test_a_live_constraint_that_denies_the_records_keeps_what_it_would_delete(
+    control_plane: ControlPlane,
+) -> None:
+    """Fail closed on a real server: a wanted binding whose policy matches ConfigMaps denies
+    the record, so the leftover is kept (record_failed, exit 1), not deleted unrecorded."""
+    from scenarios.owners import constraint_deleted
+
+    api = api_for(control_plane)
+    scenario = constraint_deleted()
+    api.wipe(keep_crds=[o for o in scenario.objects if o["kind"] == "CustomResourceDefinition"])
+    api.load(scenario.objects)
+    ensure_namespace(api)
+    probe = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "probe", "namespace": "gatekeeper-sweeper"},
+    }
+
+    def denies_configmaps() -> bool:
+        try:
+            api.create(probe, query={"dryRun": "All"})
+        except ApiError as error:
+            return "denied request" in str(error)
+        return False
+
+    # A new binding starts enforcing about a second after its creation.
+    api.wait_for("the live binding denies unlabelled ConfigMaps", denies_configmaps)
+    before = vap_names(api)
+    run = sweep(str(control_plane.kubeconfig), now=real_now())
+    failed = run.events("record_failed")
+    # The live constraint must-have-owner (and the leftover itself) require the label
+    # `owner` on every kind: the record ConfigMap is denied, so nothing is deleted.
+    assert run.exit_code == 1 and failed and "denied request" in failed[0]["error"]
+    assert not run.events("deleted") and vap_names(api) == before
+    # Deleted on purpose without a record (`--no-record`): the log line is the only copy.
+    once = sweep(str(control_plane.kubeconfig), now=real_now(), recording=Recording(enabled=False))
+    assert once.exit_code == 0 and once.names("deleted") == {failed[0]["object_name"]}
+    assert once.events("deleting")[0]["record"] == []

@@ -259,3 +259,24 @@ def test_explain_of_a_deleted_object_reads_the_records(
     assert "deleted: " in out and f"by sweep {sweep_id} (owner-deleted" in out
     assert f"sweeper restore --from-cluster --name {name} --sweep-id {sweep_id}" in out
     assert _explain(kubeconfig, "never-existed").startswith("2\n")
+
+
+def test_a_record_denied_by_an_admission_policy_keeps_the_object(
+    server: FakeApiServer, kubeconfig: str
+) -> None:
+    """A binding whose policy matches ConfigMaps (seen on a real API server: a leftover
+    K8sRequiredLabels over every kind denies the record of its own deletion) keeps the
+    object: fail closed, its line names the binding."""
+    seed_sample_cluster(server, now=NOW)
+    leftover = "gatekeeper-k8srequiredlabels-must-have-team"  # a candidate of the sweep
+    message = (
+        "configmaps \"x\" is forbidden: ValidatingAdmissionPolicy 'gatekeeper-k8srequiredlabels'"
+        f" with binding '{leftover}' denied request: missing required label"
+    )
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 422}
+    body = json.dumps({**status, "message": message, "reason": "Invalid"}).encode()
+    server.inject(method="POST", path="/configmaps$", status=422, body=body, times=None)
+    run = sweep(kubeconfig)
+    assert run.exit_code == 1 and run.summary["deleted"] == 0
+    assert len(run.events("record_failed")) == 6
+    assert all(leftover in line["error"] for line in run.events("record_failed"))

@@ -322,6 +322,8 @@ class _Run:
             if self.ahead.namespace is not None:
                 names = write_record(self.client, entry, namespace=self.ahead.namespace)
         except (RecordError, ApiError) as error:
+            # Fail closed, whatever refused it: even a leftover binding whose policy denies
+            # ConfigMaps (it may be this very object) keeps it; its line names the binding.
             if isinstance(error, ApiError) and error.denied:
                 with self._lock:
                     self._denied = self._denied or str(error)
