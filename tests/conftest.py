@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import T0, tool_env
+from helpers import CLUSTER_UID, T0, tool_env
 from loki_service import Loki, assets_problem, start_loki
 from machine_state import changes, machine_state
 
@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def server() -> Iterator[FakeApiServer]:
-    with FakeApiServer(clock=lambda: T0) as fake:
+    with FakeApiServer(clock=lambda: T0, cluster_uid=CLUSTER_UID) as fake:
         yield fake
 
 

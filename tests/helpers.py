@@ -24,6 +24,8 @@ from sweeper.testing.sample import GATEKEEPER_VERSION
 # Objects are created at T0 by the server's clock; sweeps run an hour later.
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
+# The uid of kube-system in the `server` fixture's cluster: the cluster_uid of its lines.
+CLUSTER_UID = "c0ffee00-0000-4000-8000-000000000001"
 
 
 @dataclass

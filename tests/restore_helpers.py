@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from helpers import CLUSTER_UID
+
 from sweeper.cluster.retry import Retrier, RetryPolicy
 from sweeper.core.manifests import clean_manifest
 from sweeper.core.restore_lines import Filters
@@ -31,15 +33,18 @@ COMMON = {
     "schema_version": int,
     "event": str,
 }
+COMMON_OPTIONAL = {"cluster_uid": str}  # the target's, once it is read
 PER_OBJECT = {
     "object_kind": str,
     "object_name": str,
+    "reason": str,
     "dry_run": bool,
     "owner_references_dropped": list,
     "source_sweep_id": str,
+    "source_cluster_uid": str,
     "deleted_at": str,
 }
-OPTIONAL = {"object_uid": str, "error": str}
+OPTIONAL = {"object_uid": str, "error": str, "manifest": dict}
 SUMMARY = {
     "exit_code": int,
     "dry_run": bool,
@@ -58,8 +63,15 @@ def check_line(line: dict[str, Any]) -> None:
     """A restore line has exactly the documented fields, with their types."""
     required = {**COMMON, **(SUMMARY if line["event"] == "restore_summary" else PER_OBJECT)}
     optional = {"error": str} if line["event"] == "restore_summary" else OPTIONAL
-    events = {"restored", "would_restore", "exists", "restore_failed", "restore_summary"}
-    assert line["event"] in events
+    optional = {**optional, **COMMON_OPTIONAL}
+    assert line["event"] in {
+        "restored",
+        "would_restore",
+        "exists",
+        "restore_failed",
+        "restore_summary",
+    }
+    assert ("manifest" in line) == (line["event"] == "would_restore"), line
     assert required.keys() <= line.keys() <= required.keys() | optional.keys(), line
     for key, value in line.items():
         assert isinstance(value, {**required, **optional}[key]), (key, value)
@@ -94,19 +106,34 @@ def restore(
     filters: Filters | None = None,
     dry_run: bool = False,
     stdin: str = "",
+    from_cluster: bool = False,
+    record_namespace: str = "gatekeeper-sweeper",
+    cluster_uid: str | None = None,
+    restore_id: str | None = None,
 ) -> RestoreRun:
     """Run a restore in-process; retries wait on a fake clock."""
     out, err, sleeps = io.StringIO(), io.StringIO(), []
     access = ClusterAccess(kubeconfig=kubeconfig, request_timeout=5.0)
+    request = RestoreRequest(
+        paths,
+        filters or Filters(),
+        dry_run=dry_run,
+        from_cluster=from_cluster,
+        record_namespace=record_namespace,
+        cluster_uid=cluster_uid,
+    )
     code = run_restore(
-        RestoreRequest(paths, filters or Filters(), dry_run=dry_run),
+        request,
         connect=lambda: connect(
             access, environ={}, retrier=Retrier(RetryPolicy(), sleep=sleeps.append)
         ),
         out=out,
         err=err,
         stdin=io.StringIO(stdin),
-        now=lambda: RESTORE_TIME,
+        # The wall clock: the sweep lines restored here carry the wall clock's time, and
+        # restore refuses lines dated in the future.
+        now=lambda: datetime.now(UTC),
+        restore_id=restore_id,
     )
     lines = [json.loads(text) for text in out.getvalue().splitlines()]
     for line in lines:
@@ -115,7 +142,12 @@ def restore(
 
 
 def deleted_line(
-    obj: dict[str, Any], *, sweep_id: str = "aaaaaaaaaaaa", time: str = "2026-01-01T01:00:00.000Z"
+    obj: dict[str, Any],
+    *,
+    sweep_id: str = "aaaaaaaaaaaa",
+    time: str = "2026-01-01T01:00:00.000Z",
+    cluster_uid: str = CLUSTER_UID,
+    event: str = "deleted",
 ) -> str:
     """A `deleted` line as the sweep writes it, with the manifest the API server returned."""
     return json.dumps(
@@ -125,7 +157,8 @@ def deleted_line(
             "msg": "deleted",
             "sweep_id": sweep_id,
             "schema_version": 1,
-            "event": "deleted",
+            "cluster_uid": cluster_uid,
+            "event": event,
             "object_kind": obj["kind"],
             "object_name": obj["metadata"]["name"],
             "object_uid": obj["metadata"]["uid"],
@@ -164,3 +197,18 @@ def stored(server: FakeApiServer, obj: dict[str, Any]) -> dict[str, Any] | None:
 
 def posts(server: FakeApiServer) -> list[Any]:
     return [r for r in server.requests if r.method == "POST"]
+
+
+RESTORE_MARKS = ("sweeper.gatekeeper.sh/restored-at", "sweeper.gatekeeper.sh/restore-id")
+
+
+def unmarked(obj: dict[str, Any]) -> dict[str, Any]:
+    """``clean_manifest(obj)`` without the annotations a restore adds (asserted present)."""
+    clean = clean_manifest(obj)
+    annotations = clean["metadata"].get("annotations") or {}
+    assert all(mark in annotations for mark in RESTORE_MARKS), annotations
+    for mark in RESTORE_MARKS:
+        annotations.pop(mark)
+    if not annotations:
+        clean["metadata"].pop("annotations")
+    return clean

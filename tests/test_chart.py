@@ -197,6 +197,21 @@ def test_rbac_equals_the_kustomize_base(tmp_path: Path) -> None:
         assert base_obj["metadata"]["namespace"] == "gatekeeper-system"
         for field in ("rules", "roleRef", "subjects"):
             assert chart_obj.get(field) == base_obj.get(field), (kind, field)
+        # The write-ahead record's Role, in the sweeper's own namespace in both.
+        chart_obj, base_obj = one(chart, kind, "-records"), one(base, kind, "-records")
+        assert chart_obj["metadata"]["namespace"] == base_obj["metadata"]["namespace"]
+        for field in ("rules", "roleRef", "subjects"):
+            assert chart_obj.get(field) == base_obj.get(field), (kind, field)
+
+
+def test_record_role_follows_the_record_values() -> None:
+    elsewhere = render_chart({"sweeper": {"recordNamespace": "sweeper-records"}})
+    assert one(elsewhere, "Role", "-records")["metadata"]["namespace"] == "sweeper-records"
+    assert one(elsewhere, "RoleBinding", "-records")["metadata"]["namespace"] == "sweeper-records"
+    off = render_chart({"sweeper": {"record": False}})
+    assert not [o for o in off if o["metadata"]["name"].endswith("-records")]
+    env = env_of(one(off, "CronJob")["spec"]["jobTemplate"]["spec"])
+    assert {"name": "SWEEPER_RECORD", "value": "false"} in env
 
 
 def test_observer_role_follows_gatekeeper_values() -> None:

@@ -15,6 +15,7 @@ from test_scenarios import rules_for
 
 from sweeper.core import observe
 from sweeper.core.explain import Explanation
+from sweeper.core.reasons import RESTORED_AT_ANNOTATION
 from sweeper.testing import objects as make
 from sweeper.testing.snapshot import stamp
 
@@ -94,7 +95,10 @@ def every_kind_of_explanation() -> list[Explanation]:
     found = [e for scenario in SCENARIOS for e in of(scenario).values()]
     broken = stamp(make.binding(make.constraint("K8sRequiredLabels", "b", uid="u")))
     del broken["metadata"]["creationTimestamp"]
-    found += explained([*gatekeeper(), broken], RULES).values()
+    # Put back by `sweeper restore` after its constraint went: held (restored).
+    restored = stamp(make.binding(make.constraint("K8sRequiredLabels", "gone", uid="g")))
+    restored["metadata"]["annotations"] = {RESTORED_AT_ANNOTATION: "2026-01-01T00:30:00.000Z"}
+    found += explained([*gatekeeper(), broken, restored], RULES).values()
     for name in (
         "7-observed-binding-default-off",
         "image-only-rollout-v3.22.0-to-v3.22.1",  # a rollout, the version unknown

@@ -161,7 +161,24 @@ def test_base_puts_everything_in_its_namespace_but_the_observer_role(tmp_path: P
         namespace = obj["metadata"].get("namespace")
         if obj["kind"] in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
             assert namespace is None
-        elif obj["kind"] in ("Role", "RoleBinding"):
+        elif obj["kind"] in ("Role", "RoleBinding") and "observer" in obj["metadata"]["name"]:
             assert namespace == "gatekeeper-system", obj["metadata"]["name"]
         else:
             assert namespace == "gatekeeper-sweeper", obj["kind"]
+
+
+def test_a_sigterm_never_cuts_a_deletion_in_the_middle() -> None:
+    """The grace period outlasts the request in flight plus the write-ahead record before a
+    DELETE (two requests of --request-timeout), so the sweep ends as tests/test_signals.py
+    shows, not by SIGKILL."""
+    from rendering import kustomize
+
+    for directory in ("cronjob", "cronjob/oneshot"):
+        for obj in kustomize(ROOT / directory):
+            if obj["kind"] not in ("CronJob", "Job"):
+                continue
+            job = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+            pod = job["template"]["spec"]
+            env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+            timeout = float(env.get("SWEEPER_REQUEST_TIMEOUT", "30s").rstrip("s"))
+            assert pod["terminationGracePeriodSeconds"] > 2 * timeout + 10, directory

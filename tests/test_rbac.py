@@ -29,6 +29,15 @@ CRD_KEY = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 Permission = tuple[str, str, str]  # (verb, apiGroup, resource)
 # Observing Gatekeeper lists its Deployments: the observer Role's business, not the ClusterRole's.
 OBSERVING = {("list", "apps", "deployments")}
+# The write-ahead record: the record Role's business, in the sweeper's namespace.
+RECORDING = {("create", "", "configmaps"), ("list", "", "configmaps"), ("delete", "", "configmaps")}
+# The cluster's identity: get on one Namespace, by name.
+IDENTITY_RULE = {
+    "apiGroups": [""],
+    "resources": ["namespaces"],
+    "resourceNames": ["kube-system"],
+    "verbs": ["get"],
+}
 AUDIT_ARGS = ["--operation=audit", "--operation=status", "--operation=generate"]
 
 
@@ -38,8 +47,12 @@ def granted(role: dict[str, Any] | None = None) -> set[Permission]:
     assert role["kind"] == "ClusterRole"
     permissions = set()
     for rule in role["rules"]:
-        # resourceNames or nonResourceURLs would grant what this comparison cannot see.
-        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+        # resourceNames or nonResourceURLs would grant what this comparison cannot see; the
+        # one exception, get on the Namespace kube-system, is checked by its own test.
+        if rule.get("resourceNames") is not None:
+            assert rule == IDENTITY_RULE, rule
+        else:
+            assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 for verb in rule["verbs"]:
@@ -112,8 +125,12 @@ def test_cluster_role_grants_exactly_what_the_sweeper_sends(
         # Gatekeeper <= v3.22.0 manages the legacy names: the re-check GETs the legacy binding.
         sweep_sample(tmp_path, vap_versions=("v1", "v1beta1"), gatekeeper="v3.22.0"),
     ]
-    used = set().union(*(sent(server) for server in servers)) - OBSERVING
+    used = set().union(*(sent(server) for server in servers)) - OBSERVING - RECORDING
     assert all(sent(server) >= OBSERVING for server in servers)
+    namespaces = {
+        r.name for server in servers for r in server.requests if r.resource == "namespaces"
+    }
+    assert namespaces == {"kube-system"}  # what the rule's resourceNames allows
 
     # The sweeps went down every path that sends a request, or the equality proves little.
     assert rechecks == set(Recheck)
@@ -172,7 +189,7 @@ def test_events_role_grants_exactly_what_events_send(tmp_path: Path) -> None:
         assert run.exit_code == 0 and run.summary["deleted"] > 0
         beyond_cluster_role = sent(server) - granted()
         namespaces = {r.namespace for r in server.requests if r.resource == "events"}
-    assert beyond_cluster_role == granted_here == {("create", "", "events")}
+    assert beyond_cluster_role - RECORDING == granted_here == {("create", "", "events")}
     assert namespaces == {"gatekeeper-sweeper"}
 
 
@@ -229,3 +246,48 @@ def test_observer_role_reads_only_gatekeepers_deployments(tmp_path: Path) -> Non
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "gatekeeper-sweeper", "namespace": "gatekeeper-sweeper"}
     ]
+
+
+RECORD_ROLE = CLUSTER_ROLE.parent / "record-role.yaml"
+
+
+def test_record_role_grants_exactly_what_the_records_send(tmp_path: Path) -> None:
+    """The write-ahead record writes, lists and prunes ConfigMaps in the sweeper's namespace:
+    the record Role, no more; and the ClusterRole reads one Namespace by name."""
+    from sweeper.core import ledger
+
+    role, binding = yaml.safe_load_all(RECORD_ROLE.read_text())
+    assert role["kind"] == "Role" and "namespace" not in role["metadata"]  # the base's
+    granted_here = {
+        (verb, group, resource)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    with FakeApiServer(clock=lambda: T0) as server:
+        seed_sample_cluster(server, now=NOW)
+        old = ledger.configmaps(
+            {
+                "sweep_id": "0ld0ld0ld0ld",
+                "object_kind": "ValidatingAdmissionPolicyBinding",
+                "object_name": "gone-long-ago",
+                "object_uid": "u",
+                "manifest": {},
+            },
+            namespace="gatekeeper-sweeper",
+        )[0]
+        old["metadata"]["creationTimestamp"] = "2025-01-01T00:00:00Z"  # past the retention
+        server.create(old)
+        run = sweep(server.write_kubeconfig(tmp_path / "kc"))
+        assert run.exit_code == 0 and run.summary["deleted"] > 0
+        assert run.events("records_pruned")[0]["pruned"] == 1
+        beyond_cluster_role = sent(server) - granted()
+        namespaces = {r.namespace for r in server.requests if r.resource == "configmaps"}
+    assert beyond_cluster_role == granted_here == RECORDING
+    assert namespaces == {"gatekeeper-sweeper"}
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "gatekeeper-sweeper", "namespace": "gatekeeper-sweeper"}
+    ]
+    assert IDENTITY_RULE in yaml.safe_load(CLUSTER_ROLE.read_text())["rules"]

@@ -13,6 +13,7 @@ from restore_helpers import (
     posts,
     restore,
     stored,
+    unmarked,
     write,
 )
 
@@ -37,7 +38,7 @@ def test_restore_recreates_policy_then_binding_as_they_were(
     assert run.code == 0 and run.stderr == ""
     for original in (policy, binding):
         back = stored(server, original)
-        assert back is not None and clean_manifest(back) == clean_manifest(original)
+        assert back is not None and unmarked(back) == clean_manifest(original)
         assert back["metadata"]["uid"] != original["metadata"]["uid"]  # a new object
         assert run.by_name()[original["metadata"]["name"]]["object_uid"] == back["metadata"]["uid"]
     assert [line["event"] for line in run.lines] == ["restored", "restored", "restore_summary"]
@@ -104,6 +105,10 @@ def test_dry_run_sends_dry_run_all_and_creates_nothing(
         ("would_restore", True)
     ] * 2
     assert all(line["msg"].startswith("would be restored") for line in run.lines[:2])
+    # Exactly what would be sent, restore annotations included.
+    assert [line["manifest"] for line in run.lines[:2]] == [
+        json.loads(r.body) for r in posts(server)
+    ]
     assert run.summary["dry_run"] is True
     assert (run.summary["restored"], run.summary["would_restore"]) == (0, 2)
     assert not any("object_uid" in line for line in run.lines)  # nothing was created
@@ -132,7 +137,7 @@ def test_an_owner_that_is_gone_loses_its_reference_and_the_line_says_so(
     assert run.summary["owner_references_dropped_count"] == 1
     expected = clean_manifest(binding)
     del expected["metadata"]["ownerReferences"]
-    assert clean_manifest(back) == expected  # nothing else differs
+    assert unmarked(back) == expected  # nothing else differs
 
 
 def test_an_owner_recreated_with_another_uid_loses_its_reference(
@@ -238,12 +243,13 @@ def test_filters_choose_what_is_restored(
     assert set(until.by_name()) == {policy["metadata"]["name"], first["metadata"]["name"]}
 
 
-def test_the_latest_manifest_of_an_object_deleted_twice_is_restored(
+def test_of_two_objects_deleted_under_one_name_the_latest_is_restored(
     server: FakeApiServer, kubeconfig: str, tmp_path: Path
 ) -> None:
     binding = gatekeeper(server)[3]
     older = json.loads(json.dumps(binding))
     older["spec"]["validationActions"] = ["Warn"]
+    older["metadata"]["uid"] = "an-earlier-object-of-that-name"
     log = write(
         tmp_path,
         deleted_line(binding, time="2026-01-01T01:00:00.000Z"),
@@ -253,6 +259,25 @@ def test_the_latest_manifest_of_an_object_deleted_twice_is_restored(
     run = restore(kubeconfig, log)
     assert run.summary["selected"] == 1
     assert stored(server, binding)["spec"]["validationActions"] == ["Deny"]  # type: ignore[index]
+
+
+def test_two_manifests_of_one_object_are_refused_and_nothing_is_created(
+    server: FakeApiServer, kubeconfig: str, tmp_path: Path
+) -> None:
+    _, _, policy, binding = gatekeeper(server)
+    forged = json.loads(json.dumps(binding))
+    forged["spec"]["validationActions"] = ["Warn"]  # same uid, a later date, another spec
+    log = write(
+        tmp_path,
+        deleted_line(policy),
+        deleted_line(binding, time="2026-01-01T01:00:00.000Z"),
+        deleted_line(forged, time="2026-01-01T01:30:00.000Z"),
+    )
+    delete(server, policy, binding)
+    server.clear_requests()
+    run = restore(kubeconfig, log)
+    assert run.code == 2 and "different manifests in" in run.stderr
+    assert posts(server) == [] and server.requests == []  # refused before the cluster is read
 
 
 def test_a_logcli_jsonl_export_on_stdin_restores(server: FakeApiServer, kubeconfig: str) -> None:

@@ -18,6 +18,7 @@ from restore_helpers import (
     gatekeeper,
     restore,
     stored,
+    unmarked,
     write,
 )
 from scenarios import Scenario, corpus
@@ -64,10 +65,10 @@ def test_a_sweep_of_the_sample_cluster_restores_and_the_next_sweep_agrees_with_t
         expected = clean_manifest(original)
         if name in dropped:
             del expected["metadata"]["ownerReferences"]
-        assert clean_manifest(back) == expected
+        assert unmarked(back) == expected
 
-    # The decision table on what came back: objects whose owners live are judged as before;
-    # the ones restored without an owner are unowned leftovers, only reported by default.
+    # The decision table on what came back: objects whose owners live are judged as before,
+    # the ones restored without an owner as unowned leftovers; every one is held (restored).
     again = sweep(kubeconfig, dry_run=True)
     verdicts = {
         line["object_name"]: (line["event"], line["reason"])
@@ -75,7 +76,7 @@ def test_a_sweep_of_the_sample_cluster_restores_and_the_next_sweep_agrees_with_t
         if line.get("object_name") in deleted
     }
     assert verdicts == {
-        name: ("reported", "orphaned-unowned") if name in dropped else ("would_delete", reason)
+        name: ("restored", "orphaned-unowned" if name in dropped else reason)
         for name, reason in deleted.items()
     }
     assert all(stored(server, before[name]) is not None for name in deleted)  # a dry run
@@ -90,9 +91,10 @@ def test_every_deletion_reason_round_trips_and_is_found_again(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     """Sweep, restore from the sweep's stdout, sweep --dry-run: what comes back equals what
-    went (less server-owned fields and references to owners that are gone), and a restored
-    leftover is a leftover again: found by the next sweep, for the same reason while its
-    owner lives, as orphaned-unowned once its owner reference had to be dropped."""
+    went (less server-owned fields and references to owners that are gone, plus the restore's
+    annotations), and a restored leftover is judged a leftover again, for the same reason
+    while its owner lives, as orphaned-unowned once its owner reference had to be dropped,
+    but held (restored), never deleted."""
     versions = ("v1", "v1beta1") if scenario.vap_version == "v1" else ("v1beta1",)
     every_reason = Rules().reasons | {Reason.ORPHANED_UNOWNED}
     with FakeApiServer(vap_versions=versions, clock=lambda: T0) as server:
@@ -116,9 +118,10 @@ def test_every_deletion_reason_round_trips_and_is_found_again(
             expected = clean_manifest(before[name])
             if name in dropped:
                 expected["metadata"].pop("ownerReferences")
-            assert clean_manifest(stored(server, before[name])) == expected
+            assert unmarked(stored(server, before[name])) == expected
         again = sweep(kubeconfig, dry_run=True, **changes)
-    found = {line["object_name"]: line["reason"] for line in again.events("would_delete")}
+    assert not again.events("would_delete")
+    found = {line["object_name"]: line["reason"] for line in again.events("restored")}
     assert found == {
         name: "orphaned-unowned" if name in dropped else reason for name, reason in deleted.items()
     }
@@ -228,4 +231,4 @@ def test_cli_bad_input_is_one_line_and_exit_2(
 
 def test_cli_needs_a_file() -> None:
     result = invoke()
-    assert result.exit_code == 2 and "Missing argument" in result.stderr
+    assert result.exit_code == 2 and "give FILE... or --from-cluster" in result.stderr

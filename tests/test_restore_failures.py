@@ -121,8 +121,8 @@ def test_no_matching_deleted_lines_exit_2(
     run = restore(kubeconfig, log, filters=Filters(names=frozenset({"other"})))
     assert run.code == 2
     assert run.stderr == (
-        "sweeper: error: no deleted lines matched (2 sweeper lines read, "
-        "1 of them deleted lines before the filters)\n"
+        "sweeper: error: no deleting or deleted lines matched (2 sweeper lines read, "
+        "1 of them deleting or deleted lines before the filters)\n"
     )
     assert restore(kubeconfig, write(tmp_path, started, name="empty.log")).code == 2
 

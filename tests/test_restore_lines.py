@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from sweeper.core.manifests import clean_manifest
+from sweeper.core.restorable import creation_body, owner_checks, owner_drop_reason
 from sweeper.core.restore_lines import (
     BadInput,
     BadLine,
     Deletion,
     Filters,
-    creation_body,
     deletion,
-    latest,
     make_filters,
-    owner_checks,
-    owner_drop_reason,
     parse_line,
+    resolve,
 )
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
@@ -36,11 +35,26 @@ OWNER_REF = {
 }
 
 
-def manifest(kind: str = BINDING, name: str = "gatekeeper-x", **meta: Any) -> dict[str, Any]:
+TEMPLATE_REF = {
+    "apiVersion": "templates.gatekeeper.sh/v1",
+    "kind": "ConstraintTemplate",
+    "name": "k8srequiredlabels",
+    "uid": "t-1",
+    "controller": True,
+}
+NAME = "gatekeeper-k8srequiredlabels-must-have-owner"  # the binding OWNER_REF's constraint gets
+
+
+def manifest(kind: str = BINDING, name: str | None = None, **meta: Any) -> dict[str, Any]:
+    """A Gatekeeper-shaped binding (or policy), owned unless ``ownerReferences`` says else."""
+    policy = kind == POLICY
+    meta.setdefault("ownerReferences", [TEMPLATE_REF if policy else OWNER_REF])
+    if not meta["ownerReferences"]:
+        del meta["ownerReferences"]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": kind,
-        "metadata": {"name": name, **meta},
+        "metadata": {"name": name or ("gatekeeper-k8srequiredlabels" if policy else NAME), **meta},
         "spec": {"policyName": "gatekeeper-k8srequiredlabels"},
     }
 
@@ -56,6 +70,7 @@ def deleted_line(obj: dict[str, Any], *, time: str = "2026-01-02T10:00:00.000Z",
         "object_kind": obj["kind"],
         "object_name": obj["metadata"]["name"],
         "object_uid": "u-1",
+        "cluster_uid": "cluster-1",
         "reason": "owner-deleted",
         "detail": "",
         "manifest": obj,
@@ -160,7 +175,7 @@ def test_a_deleted_line_yields_its_object_and_time() -> None:
     item = deletion(deleted_line(manifest()), "f:1")
     assert (item.kind, item.name, item.api_version, item.origin) == (
         BINDING,
-        "gatekeeper-x",
+        NAME,
         "admissionregistration.k8s.io/v1",
         "f:1",
     )
@@ -196,7 +211,7 @@ def test_a_deleted_line_with_a_bad_time_is_refused() -> None:
 
 
 def test_v1beta1_manifests_are_restorable() -> None:
-    obj = {**manifest(POLICY, "gatekeeper-p"), "apiVersion": "admissionregistration.k8s.io/v1beta1"}
+    obj = {**manifest(POLICY), "apiVersion": "admissionregistration.k8s.io/v1beta1"}
     assert deletion(deleted_line(obj), "f:1").api_version.endswith("/v1beta1")
 
 
@@ -209,7 +224,10 @@ def test_filters_select_deleted_lines_by_sweep_name_and_time() -> None:
     assert not Filters().selects({**line, "event": "would_delete"})
     assert Filters(sweep_ids=frozenset({"0123456789ab"})).selects(line)
     assert not Filters(sweep_ids=frozenset({"other"})).selects(line)
-    assert Filters(names=frozenset({"gatekeeper-x", "y"})).selects(line)
+    assert Filters(names=frozenset({NAME, "y"})).selects(line)
+    assert Filters().selects({**line, "event": "deleting"})  # written before the DELETE
+    assert Filters(reasons=frozenset({"owner-deleted"})).selects(line)
+    assert not Filters(reasons=frozenset({"not-wanted"})).selects(line)
     assert not Filters(names=frozenset({"y"})).selects(line)
     assert not Filters(names=frozenset({"y"})).selects({**line, "object_name": ["unhashable"]})
     at = datetime(2026, 1, 2, 10, tzinfo=UTC)
@@ -239,33 +257,58 @@ def test_bad_time_filters_are_one_line_errors(since: Any, until: Any, needle: st
         make_filters(since=since, until=until, now=NOW)
 
 
-def test_the_latest_deletion_of_an_object_wins_and_policies_come_first() -> None:
-    def item(kind: str, name: str, minute: int, origin: str) -> Deletion:
-        return Deletion(
-            kind,
-            name,
-            "admissionregistration.k8s.io/v1",
-            NOW.replace(minute=minute),
-            "s",
-            origin,
-            manifest(kind, name),
-        )
+def item(kind: str, name: str, minute: int, origin: str, *, uid: str = "", **meta: Any) -> Deletion:
+    return Deletion(
+        kind,
+        name,
+        "admissionregistration.k8s.io/v1",
+        NOW.replace(minute=minute),
+        "s",
+        origin,
+        manifest(kind, name, **meta),
+        uid=uid or f"{kind}/{name}/{minute}",
+        cluster_uid="cluster-1",
+    )
 
-    chosen = latest(
+
+def test_the_latest_deletion_of_a_name_wins_and_policies_come_first() -> None:
+    chosen, errors = resolve(
         [
             item(BINDING, "b", 5, "f:1"),
             item(BINDING, "b", 9, "f:2"),
             item(BINDING, "b", 1, "f:3"),
             item(POLICY, "z", 0, "f:4"),
-            item(BINDING, "a", 0, "f:5"),
-            item(BINDING, "a", 0, "f:6"),  # the same time twice: the later line
-        ]
+            item(BINDING, "a", 0, "f:5", uid="same"),
+            item(BINDING, "a", 0, "f:6", uid="same"),  # one object twice (deleting, deleted)
+        ],
+        now=NOW + timedelta(hours=1),
     )
+    assert errors == []
     assert [(d.kind, d.name, d.origin) for d in chosen] == [
         (POLICY, "z", "f:4"),
-        (BINDING, "a", "f:6"),
+        (BINDING, "a", "f:5"),
         (BINDING, "b", "f:2"),
     ]
+
+
+def test_two_manifests_of_one_object_are_refused_not_guessed() -> None:
+    chosen, errors = resolve(
+        [
+            item(BINDING, "a", 1, "f:1", uid="u"),
+            item(BINDING, "a", 2, "f:2", uid="u", labels={"forged": "yes"}),
+            item(BINDING, "c", 1, "f:3"),
+        ],
+        now=NOW,
+    )
+    assert [d.name for d in chosen] == ["c"]
+    assert len(errors) == 1 and "different manifests in f:1, f:2" in errors[0]
+
+
+def test_a_line_dated_in_the_future_is_refused_so_it_cannot_win() -> None:
+    forged = replace(item(BINDING, "a", 0, "f:9", uid="x"), time=NOW.replace(year=2099))
+    chosen, errors = resolve([item(BINDING, "a", 0, "f:1"), forged], now=NOW)
+    assert [d.origin for d in chosen] == ["f:1"]
+    assert errors == ["f:9: dated 2099-01-02T12:00:00+00:00, in the future"]
 
 
 # --- owner references -------------------------------------------------------------------------
@@ -304,7 +347,7 @@ def test_owner_checks_read_gatekeeper_owners_and_drop_any_other() -> None:
         (3, "K8s/../secrets", None, "malformed ownerReference"),
         (4, "None/None", None, "malformed ownerReference"),
     ]
-    assert owner_checks(manifest()) == []
+    assert owner_checks(manifest(ownerReferences=[])) == []
 
 
 def test_an_owner_is_kept_only_when_it_exists_with_the_same_uid() -> None:
@@ -320,12 +363,24 @@ def test_an_owner_is_kept_only_when_it_exists_with_the_same_uid() -> None:
 def test_the_creation_body_is_clean_and_lacks_only_the_dropped_references() -> None:
     other = {**OWNER_REF, "name": "other", "uid": "c-2"}
     obj = manifest(uid="u", resourceVersion="1", ownerReferences=[OWNER_REF, other])
-    assert creation_body(obj, drop=[0])["metadata"] == {
-        "name": "gatekeeper-x",
+    stamp = {"restored_at": "2026-01-02T12:00:00.000Z", "restore_id": "r1"}
+    marks = {
+        "sweeper.gatekeeper.sh/restored-at": "2026-01-02T12:00:00.000Z",
+        "sweeper.gatekeeper.sh/restore-id": "r1",
+    }
+    assert creation_body(obj, drop=[0], **stamp)["metadata"] == {
+        "name": NAME,
+        "annotations": marks,
         "ownerReferences": [other],
     }
-    assert creation_body(obj, drop=[0, 1])["metadata"] == {"name": "gatekeeper-x"}
-    assert creation_body(obj, drop=[])["metadata"]["ownerReferences"] == [OWNER_REF, other]
+    assert creation_body(obj, drop=[0, 1], **stamp)["metadata"] == {
+        "name": NAME,
+        "annotations": marks,
+    }
+    assert creation_body(obj, drop=[], **stamp)["metadata"]["ownerReferences"] == [
+        OWNER_REF,
+        other,
+    ]
     assert obj["metadata"]["ownerReferences"] == [OWNER_REF, other]  # input untouched
 
 

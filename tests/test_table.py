@@ -107,7 +107,7 @@ def test_an_unreachable_server_is_never_all_clear(tmp_path) -> None:
     assert "No Gatekeeper-generated object needs attention." not in text
     last = closing_paragraph(text)
     assert "before the cluster was read" in last
-    assert "Exit code 4 (the cluster could not be fully read): get /apis/" in last
+    assert "Exit code 4 (the cluster could not be fully read): cannot read the cluster's" in last
     assert "connection error" in last
 
 

@@ -21,6 +21,7 @@ from sweeper import __version__
 from sweeper.cli import completion
 from sweeper.cli.options import (
     OUTPUT,
+    RECORD_NAMESPACE,
     REQUEST_TIMEOUT,
     connection_options,
     decision_options,
@@ -125,7 +126,12 @@ def version() -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@option(
+    "--from-cluster",
+    is_flag=True,
+    help="Read the record ConfigMaps the sweeps wrote instead of log files.",
+)
 @option(
     "--sweep-id",
     multiple=True,
@@ -145,14 +151,34 @@ def version() -> None:
     metavar="TIME",
     help="Only deletions at or before this RFC 3339 time, or this long ago.",
 )
-@option("--dry-run", is_flag=True, help="Send the creates with dryRun=All: nothing is stored.")
+@option(
+    "--reason",
+    multiple=True,
+    help="Restore only what was deleted for this reason (repeatable).",
+)
+@option(
+    "--cluster-uid",
+    default=None,
+    metavar="UID",
+    help="Restore lines of the cluster with this kube-system uid here, on purpose (e.g. a "
+    "rebuilt cluster); by default only this cluster's lines are accepted.",
+)
+@RECORD_NAMESPACE
+@option(
+    "--dry-run",
+    is_flag=True,
+    help="Send the creates with dryRun=All and log exactly what would be created.",
+)
 @connection_options
 @OUTPUT
 @VERSION_OPTION
 def restore(files: tuple[str, ...], **options: Any) -> None:
-    """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin).
+    """Re-create deleted VAPs and VAPBs from the sweeper's JSON log lines ('-' is stdin), or
+    with --from-cluster from its records.
 
-    Never overwrites an existing object. Needs create on validatingadmissionpolicies and
+    Creates only Gatekeeper-shaped objects deleted from this cluster, annotated
+    sweeper.gatekeeper.sh/restored-at (later sweeps keep them until it is removed); never
+    overwrites an existing object. Needs create on validatingadmissionpolicies and
     validatingadmissionpolicybindings: run it with your own credentials, not the CronJob's.
     """
     from sweeper.runs.restore import restore_command
@@ -170,13 +196,16 @@ def restore(files: tuple[str, ...], **options: Any) -> None:
     metavar="NAME...",
     shell_complete=completion.object_names,
 )
+@RECORD_NAMESPACE
 @connection_options
 @VERSION_OPTION
 def explain(names: tuple[str, ...], **options: Any) -> None:
     """Why a sweep would (not) delete these VAPs and VAPBs now: the facts, the row, the verdict.
 
     Reads the cluster exactly as 'sweep' does and takes the options that change its
-    decisions; only GET requests, it never writes. An unknown name exits 2.
+    decisions; only GET requests, it never writes. A name the cluster no longer has is
+    looked up in the sweeps' records (deleted by which sweep, when, why, how to restore it);
+    one found nowhere exits 2.
     """
     from sweeper.cli.options import decision_settings
     from sweeper.runs.explain import explain_command

@@ -275,8 +275,33 @@ def sweep_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Namespace of those Events (default: the pod's own, else gatekeeper-sweeper).",
         ),
+        *RECORD_OPTIONS,
     ]
     return apply_all(decorators, func)
+
+
+RECORD_NAMESPACE = option(
+    "--record-namespace",
+    default=None,
+    show_default="the pod's own, else gatekeeper-sweeper",
+    help="Namespace of the record ConfigMaps (each manifest, written before its DELETE).",
+)
+RECORD_OPTIONS = [
+    option(
+        "--record/--no-record",
+        default=True,
+        show_default="on",
+        help="Store each manifest in a record ConfigMap before its DELETE; off, the "
+        "'deleting' log lines are the only copy.",
+    ),
+    RECORD_NAMESPACE,
+    option(
+        "--record-retention",
+        type=Duration(),
+        default="30d",
+        help="Records older than this are deleted by later sweeps; 0 = keep them.",
+    ),
+]
 
 
 def fleet_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -301,7 +326,14 @@ def fleet_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_settings(options: dict[str, Any]) -> Settings:
     """Validated ``Settings`` from parsed options; ``SettingsError`` on bad values."""
-    from sweeper.core.settings import ClusterAccess, Guards, Notices, Observing, Settings
+    from sweeper.core.settings import (
+        ClusterAccess,
+        Guards,
+        Notices,
+        Observing,
+        Recording,
+        Settings,
+    )
 
     return Settings(
         access=ClusterAccess(
@@ -334,6 +366,11 @@ def build_settings(options: dict[str, Any]) -> Settings:
             namespace=options.get("gatekeeper_namespace") or "gatekeeper-system",
             vap_default=options["gatekeeper_vap_default"],
             vapb_default=options["gatekeeper_vapb_default"],
+        ),
+        recording=Recording(
+            enabled=bool(options.get("record", True)),
+            namespace=options.get("record_namespace") or None,
+            retention=options.get("record_retention", timedelta(days=30)),
         ),
         dry_run=options["dry_run"],
         log_level=options["log_level"],

@@ -233,13 +233,17 @@ class KubeClient:
             return DeleteResult.CONFLICT
         return DeleteResult.DELETED
 
-    def create(self, path: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """POST ``body`` to the collection at ``path`` (rate-limited); the created object.
+    def create(
+        self, path: str, body: dict[str, Any], *, dry_run: bool = False, paced: bool = True
+    ) -> dict[str, Any]:
+        """POST ``body`` to the collection at ``path`` (rate-limited unless the caller paced
+        it already, ``paced=False``); the created object.
 
         ``dry_run`` sends ``dryRun=All``: the server validates and answers, but stores nothing.
         A 409 whose Status reason is ``AlreadyExists`` raises ``AlreadyExists``.
         """
-        self.pace()
+        if paced:
+            self.pace()
         query = {"dryRun": "All"} if dry_run else None
         status, data = self._request(
             "POST", path, verb="create", query=query, body=body, allow={409}

@@ -341,4 +341,5 @@ def _exclusions(
         reason_selected=reason in rules.reasons if reason in DELETE_REASONS else None,
         min_age_seconds=min_age,
         old_enough=elapsed is not None and elapsed >= rules.min_age,
+        restored_at=verdict.obj.restored,
     )

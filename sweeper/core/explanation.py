@@ -91,6 +91,7 @@ class Exclusions:
     reason_selected: bool | None  # by --reasons; None for a reason that never deletes
     min_age_seconds: int
     old_enough: bool
+    restored_at: str | None = None  # put back by `sweeper restore`: held until removed
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,3 +63,17 @@ def replicasets(namespace: str) -> str:
 def events(namespace: str) -> str:
     """The core/v1 Events of one namespace."""
     return f"/api/v1/namespaces/{namespace}/events"
+
+
+KUBE_SYSTEM = "kube-system"  # its uid is the cluster's identity
+
+
+def namespace(name: str) -> str:
+    """One core/v1 Namespace."""
+    return f"/api/v1/namespaces/{name}"
+
+
+def configmaps(namespace: str, name: str | None = None) -> str:
+    """The core/v1 ConfigMaps of one namespace, or one of them."""
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    return f"{base}/{name}" if name else base

@@ -38,12 +38,15 @@ def plan(inventory: Inventory, rules: Rules, *, now: datetime) -> Plan:
 
 
 def select(verdict: Verdict, *, inventory: Inventory, rules: Rules, now: datetime) -> Verdict:
-    """Apply min-age, exclusions and ``--reasons`` to a delete verdict (reference, last rule)."""
+    """Apply a restore's hold, min-age, exclusions and ``--reasons`` to a delete verdict
+    (reference, last rule)."""
     if verdict.action is not _DELETE:
         return verdict
     obj = verdict.obj
     hold = None
-    if obj.created is None or now - obj.created < rules.min_age:
+    if obj.restored is not None:  # put back by `sweeper restore`: held until released
+        hold = Hold.RESTORED
+    elif obj.created is None or now - obj.created < rules.min_age:
         hold = Hold.TOO_YOUNG
     elif (
         obj.skip

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import enum
 
+ANNOTATION_PREFIX = "sweeper.gatekeeper.sh/"
 SKIP_ANNOTATION = "sweeper.gatekeeper.sh/skip"
+# Set by ``sweeper restore`` on what it creates: later sweeps hold the object (``restored``)
+# until a person removes the annotation. The restore id tells a lost POST answer apart.
+RESTORED_AT_ANNOTATION = "sweeper.gatekeeper.sh/restored-at"
+RESTORE_ID_ANNOTATION = "sweeper.gatekeeper.sh/restore-id"
+# The write-ahead records of deletions (ConfigMaps in the record namespace).
+RECORD_LABEL = "sweeper.gatekeeper.sh/record"  # value: the record format, "v1"
+RECORD_SWEEP_LABEL = "sweeper.gatekeeper.sh/sweep-id"
 
 
 class Reason(enum.StrEnum):
@@ -67,6 +75,8 @@ class Event(enum.StrEnum):
     REQUEST_RETRIED = "request_retried"
     REQUEST_WAITING = "request_waiting"
     REQUEST_SENT = "request_sent"
+    DELETING = "deleting"  # flushed before the DELETE is sent, with the manifest
+    RECORD_FAILED = "record_failed"  # the write-ahead record failed: not deleted
     DELETED = "deleted"
     WOULD_DELETE = "would_delete"
     ALREADY_GONE = "already_gone"
@@ -76,6 +86,7 @@ class Event(enum.StrEnum):
     UNDECIDED = "undecided"
     TOO_YOUNG = "too_young"
     EXCLUDED = "excluded"
+    RESTORED = "restored"  # held: put back by ``sweeper restore``, never deleted again
     REPORTED = "reported"
     GUARD_TRIPPED = "guard_tripped"
     INTERRUPTED = "interrupted"
@@ -83,6 +94,8 @@ class Event(enum.StrEnum):
     METRICS_PUSH_FAILED = "metrics_push_failed"
     NOTIFY_FAILED = "notify_failed"
     KUBE_EVENTS_FAILED = "kube_events_failed"
+    RECORDS_PRUNED = "records_pruned"
+    RECORD_PRUNE_FAILED = "record_prune_failed"
     SWEEP_SUMMARY = "sweep_summary"
     FLEET_SUMMARY = "fleet_summary"  # fleet mode: after every cluster's sweep_summary
 

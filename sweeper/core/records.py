@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sweeper.core import gatekeeper as gk
-from sweeper.core.reasons import SKIP_ANNOTATION
+from sweeper.core.reasons import RESTORED_AT_ANNOTATION, SKIP_ANNOTATION
 
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -40,6 +40,7 @@ class AdmissionObject(NamedTuple):
         None  # (lower owner kind, owner name) of an unowned object
     )
     problem: str | None = None  # why this object cannot be decided on
+    restored: str | None = None  # the sweeper.gatekeeper.sh/restored-at value, when set
 
     @property
     def is_binding(self) -> bool:
@@ -93,6 +94,13 @@ def _is_skipped(metadata: Mapping[str, Any]) -> bool:
     return isinstance(annotations, dict) and annotations.get(SKIP_ANNOTATION) == "true"
 
 
+def restored_at(metadata: Mapping[str, Any]) -> str | None:
+    """The ``restored-at`` annotation's value (any string: its presence is the decision)."""
+    annotations = metadata.get("annotations")
+    value = annotations.get(RESTORED_AT_ANNOTATION) if isinstance(annotations, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """An RFC 3339 ``creationTimestamp``, or None when missing or malformed."""
     if not isinstance(value, str) or len(value) > 64:
@@ -144,6 +152,7 @@ def admission_object(kind: str, obj: Mapping[str, Any]) -> AdmissionObject:
         policy_name=policy_name,
         fingerprint=fingerprint,
         problem="; ".join(problems) or None,
+        restored=restored_at(metadata),
     )
 
 

@@ -1,12 +1,13 @@
-"""What ``sweeper restore`` reads and what it would send: pure functions, no I/O.
+"""What ``sweeper restore`` reads: pure functions, no I/O.
 
 Contract: turns lines of text (the sweeper's JSON log in every form an operator can capture
-it) into the ``deleted`` events to restore, and each deleted manifest into the body of a
-create request. It refuses, with one line naming the input line, anything that is not the
-sweeper's own log or whose manifest is not a ValidatingAdmissionPolicy or binding of
-``admissionregistration.k8s.io/v1`` or ``v1beta1``: a log is never a way to create an
-arbitrary object.
-Imports nothing that does I/O.
+it, or the records the sweep writes in the cluster) into the deletions to restore: the
+``deleting`` and ``deleted`` events, one per object, keyed by ``(cluster_uid, uid)``. It
+refuses, with one line naming the input line, anything that is not the sweeper's own log,
+longer than ``ledger.MAX_LINE_CHARS``, nested too deeply, dated in the future, of another
+cluster, of a reason that never deletes, two different manifests for one object, or a
+manifest the sweeper could not have deleted (``restorable.refusal``): a log is never a way
+to create an arbitrary object. Imports nothing that does I/O.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sweeper.core.manifests import clean_manifest
+from sweeper.core.ledger import MAX_LINE_CHARS, MAX_MANIFEST_CHARS, manifest_size
+from sweeper.core.reasons import DELETE_REASONS
+from sweeper.core.restorable import refusal
 from sweeper.core.settings import SettingsError, parse_duration
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
@@ -31,19 +34,14 @@ PLURALS = {
     POLICY_KIND: "validatingadmissionpolicies",
     BINDING_KIND: "validatingadmissionpolicybindings",
 }
-CONSTRAINTS_GROUP = "constraints.gatekeeper.sh"
-TEMPLATES_GROUP = "templates.gatekeeper.sh"
-TEMPLATE_KIND = "ConstraintTemplate"
 SCHEMA_VERSION = 1  # the log schema this reader understands (report.SCHEMA_VERSION)
-
-# What the API server owns and sets itself: a create must not carry it (uid and
-# resourceVersion would be refused or ignored, status is written by the server).
+RESTORABLE_EVENTS = ("deleting", "deleted")  # both carry the manifest; deleting comes first
+# A clock ahead of the sweeper's by more than this is a forged or broken line.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 # RFC 1123 subdomain: every name of a cluster-scoped object. Names from a log end up in
 # request paths, so nothing else (no "/", no "..") is accepted.
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
-_VERSION = re.compile(r"v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # `kubectl logs --prefix`: "[pod/name/container] ".
 _KUBECTL_PREFIX = re.compile(r"\[[^\]\s]*\]\s+")
@@ -82,6 +80,8 @@ def parse_line(text: str) -> dict[str, Any] | None:
     the sweeper's own ``sweeper: ...`` stderr lines are skipped; anything else raises
     ``BadLine``.
     """
+    if len(text) > MAX_LINE_CHARS:
+        raise BadLine(f"line longer than {MAX_LINE_CHARS} characters")
     rest = _ANSI.sub("", text).strip()  # logcli colours its output on a terminal
     prefix = _KUBECTL_PREFIX.match(rest)
     rest = rest[prefix.end() :] if prefix else rest
@@ -94,6 +94,8 @@ def parse_line(text: str) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(rest)
+    except RecursionError:
+        raise BadLine("JSON nested too deeply") from None
     except ValueError:
         raise BadLine("not a JSON log line") from None
     if not isinstance(value, dict):
@@ -120,7 +122,8 @@ def sweeper_fields(value: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Deletion:
-    """One ``deleted`` line worth restoring: which object, when, and its manifest."""
+    """One ``deleting`` or ``deleted`` line (or record) worth restoring: which object of
+    which cluster, when, why, and its manifest."""
 
     kind: str
     name: str
@@ -129,6 +132,9 @@ class Deletion:
     sweep_id: str
     origin: str  # "FILE:LINE", for messages
     manifest: dict[str, Any]
+    uid: str = ""  # of the deleted object
+    cluster_uid: str | None = None  # of the cluster it was deleted from
+    reason: str = ""
 
     @property
     def label(self) -> str:
@@ -146,13 +152,16 @@ def parse_time(text: Any) -> datetime:
 
 
 def deletion(fields: Mapping[str, Any], origin: str) -> Deletion:
-    """The restorable content of a ``deleted`` line, or ``BadLine`` saying what is wrong."""
+    """The restorable content of a ``deleting``/``deleted`` line, or ``BadLine`` saying
+    what is wrong. The cluster is checked later (``foreign``): it needs the target's uid."""
     manifest = fields.get("manifest")
     if not isinstance(manifest, dict):
         raise BadLine(
             "deleted line has no manifest object (written by a sweeper that did not log "
             "manifests); leave it out with --name or --sweep-id"
         )
+    if manifest_size(manifest) > MAX_MANIFEST_CHARS:
+        raise BadLine(f"manifest larger than {MAX_MANIFEST_CHARS} bytes")
     api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
     group, _, version = str(api_version).rpartition("/")
     known = isinstance(kind, str) and kind in PLURALS
@@ -170,6 +179,16 @@ def deletion(fields: Mapping[str, Any], origin: str) -> Deletion:
             f"manifest {kind}/{name} does not match the line's "
             f"{fields.get('object_kind')}/{fields.get('object_name')}"
         )
+    reason, uid, cluster_uid = (fields.get(k) for k in ("reason", "object_uid", "cluster_uid"))
+    if reason not in {r.value for r in DELETE_REASONS}:
+        raise BadLine(f"reason {reason!r} is not one the sweeper deletes for")
+    if not isinstance(uid, str) or not uid:
+        raise BadLine("line has no object_uid")
+    if cluster_uid is not None and not isinstance(cluster_uid, str):
+        raise BadLine("cluster_uid is not a string")
+    refused = refusal(manifest)
+    if refused is not None:
+        raise BadLine(refused)
     try:
         moment = parse_time(fields.get("time"))
     except ValueError as error:
@@ -182,28 +201,34 @@ def deletion(fields: Mapping[str, Any], origin: str) -> Deletion:
         sweep_id=str(fields["sweep_id"]),
         origin=origin,
         manifest=manifest,
+        uid=uid,
+        cluster_uid=cluster_uid,
+        reason=str(reason),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """Which ``deleted`` lines to restore; an empty filter selects everything."""
+    """Which ``deleting``/``deleted`` lines to restore; an empty filter selects everything."""
 
     sweep_ids: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()
     since: datetime | None = None
     until: datetime | None = None
+    reasons: frozenset[str] = frozenset()
 
     def selects(self, fields: Mapping[str, Any]) -> bool:
-        """Whether a sweeper line is a ``deleted`` event these filters select.
+        """Whether a sweeper line is a restorable event these filters select.
 
         Only the fields that filter are read here; ``deletion`` validates the rest.
         """
-        if fields.get("event") != "deleted":
+        if fields.get("event") not in RESTORABLE_EVENTS:
             return False
         if self.sweep_ids and fields.get("sweep_id") not in self.sweep_ids:
             return False
         if self.names and str(fields.get("object_name")) not in self.names:
+            return False
+        if self.reasons and str(fields.get("reason")) not in self.reasons:
             return False
         if self.since is None and self.until is None:
             return True
@@ -237,94 +262,69 @@ def make_filters(
     names: Iterable[str] = (),
     since: str | None = None,
     until: str | None = None,
+    reasons: Iterable[str] = (),
     now: datetime,
 ) -> Filters:
-    """Filters from the command line's values; ``BadInput`` for a bad time or range."""
+    """Filters from the command line's values; ``BadInput`` for a bad time, range or reason."""
     start = parse_moment(since, now=now, option="--since") if since else None
     end = parse_moment(until, now=now, option="--until") if until else None
     if start is not None and end is not None and start > end:
         raise BadInput("--since is later than --until: nothing could match")
-    return Filters(frozenset(sweep_ids), frozenset(names), start, end)
+    known = {reason.value for reason in DELETE_REASONS}
+    unknown = sorted(set(reasons) - known)
+    if unknown:
+        raise BadInput(f"invalid --reason {unknown[0]!r}: choose from {', '.join(sorted(known))}")
+    return Filters(frozenset(sweep_ids), frozenset(names), start, end, frozenset(reasons))
 
 
-def latest(deletions: Iterable[Deletion]) -> list[Deletion]:
-    """One deletion per object (the latest; on a tie, the later line), policies first."""
-    chosen: dict[tuple[str, str], Deletion] = {}
+def resolve(
+    deletions: Iterable[Deletion], *, now: datetime | None = None
+) -> tuple[list[Deletion], list[str]]:
+    """One deletion per object name, policies first, and an error per refused line.
+
+    Lines of one object, ``(cluster_uid, uid)``, agree or are refused: two different
+    manifests for the same object are not guessed between. Of several objects (uids) that
+    had one name, the latest deletion wins; a line dated in the future is refused, so a
+    forged date cannot win.
+    """
+    errors: list[str] = []
+    by_object: dict[tuple[str | None, str], list[Deletion]] = {}
     for item in deletions:
-        key = (item.kind, item.name)
+        if now is not None and item.time > now + MAX_CLOCK_SKEW:
+            errors.append(f"{item.origin}: dated {item.time.isoformat()}, in the future")
+            continue
+        by_object.setdefault((item.cluster_uid, item.uid), []).append(item)
+    chosen: dict[tuple[str | None, str, str], Deletion] = {}
+    for lines in by_object.values():
+        if any(line.manifest != lines[0].manifest for line in lines[1:]):
+            origins = ", ".join(line.origin for line in lines)
+            errors.append(
+                f"{lines[0].origin}: {lines[0].kind}/{lines[0].name} (uid {lines[0].uid}) has "
+                f"different manifests in {origins}; pick one with --sweep-id"
+            )
+            continue
+        item = max(lines, key=lambda line: line.time)
+        key = (item.cluster_uid, item.kind, item.name)
         if key not in chosen or item.time >= chosen[key].time:
             chosen[key] = item
-    return sorted(chosen.values(), key=lambda d: (KIND_ORDER[d.kind], d.name))
+    ordered = sorted(chosen.values(), key=lambda d: (KIND_ORDER[d.kind], d.name))
+    return ordered, errors
 
 
-# --- owner references ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerCheck:
-    """One ownerReference of a manifest: where to read its owner, or why it cannot be kept."""
-
-    index: int
-    label: str  # "Kind/name"
-    uid: str | None
-    path: str | None  # the owner's GET path; None when the reference is dropped unread
-    drop_reason: str | None
-
-
-def owner_checks(manifest: Mapping[str, Any]) -> list[OwnerCheck]:
-    """What to verify for each ownerReference before the manifest is created again.
-
-    Only Gatekeeper owners can be verified: a constraint (its plural is lower(kind), as
-    Gatekeeper names constraint CRDs) or a ConstraintTemplate. Any other owner is dropped.
-    """
-    metadata = manifest.get("metadata")
-    refs = metadata.get("ownerReferences") if isinstance(metadata, dict) else None
-    checks = []
-    for index, ref in enumerate(refs if isinstance(refs, list) else []):
-        ref = ref if isinstance(ref, dict) else {}
-        kind, name, uid = ref.get("kind"), ref.get("name"), ref.get("uid")
-        label = f"{kind}/{name}"
-        group, _, version = str(ref.get("apiVersion")).rpartition("/")
-        path, reason = None, None
-        if not (isinstance(kind, str) and _KIND.fullmatch(kind)) or not (
-            isinstance(name, str) and _NAME.fullmatch(name) and isinstance(uid, str)
-        ):
-            reason = "malformed ownerReference"
-        elif group == TEMPLATES_GROUP and kind == TEMPLATE_KIND:
-            path = f"/apis/{TEMPLATES_GROUP}/v1/constrainttemplates/{name}"
-        elif group == CONSTRAINTS_GROUP and _VERSION.fullmatch(version):
-            path = f"/apis/{CONSTRAINTS_GROUP}/{version}/{kind.lower()}/{name}"
-        else:
-            reason = "not a Gatekeeper owner, so it cannot be verified"
-        checks.append(OwnerCheck(index, label, uid if isinstance(uid, str) else None, path, reason))
-    return checks
-
-
-def owner_drop_reason(check: OwnerCheck, current: Mapping[str, Any] | None) -> str | None:
-    """Why a reference must go, given its owner as read now (None: absent); None keeps it.
-
-    A reference to an owner that is gone, or that was re-created with another uid, would
-    have the garbage collector delete the restored object again.
-    """
-    if current is None:
-        return "owner not found"
-    metadata = current.get("metadata")
-    uid = metadata.get("uid") if isinstance(metadata, dict) else None
-    if uid != check.uid:
-        return f"owner re-created with another uid ({uid})"
-    return None
-
-
-def creation_body(manifest: Mapping[str, Any], *, drop: Iterable[int]) -> dict[str, Any]:
-    """The create request's body: the cleaned manifest minus the dropped ownerReferences."""
-    body = clean_manifest(manifest)
-    dropped = set(drop)
-    metadata = body.get("metadata")
-    refs = metadata.get("ownerReferences") if isinstance(metadata, dict) else None
-    if isinstance(refs, list) and dropped:
-        kept = [ref for index, ref in enumerate(refs) if index not in dropped]
-        if kept:
-            metadata["ownerReferences"] = kept  # type: ignore[index]
-        else:
-            del metadata["ownerReferences"]  # type: ignore[attr-defined]
-    return body
+def foreign(deletions: Iterable[Deletion], *, cluster_uid: str) -> list[str]:
+    """An error per deletion that is not of the cluster ``cluster_uid`` (the target's,
+    or the one ``--cluster-uid`` names on purpose)."""
+    errors = []
+    for item in deletions:
+        if item.cluster_uid is None:
+            errors.append(
+                f"{item.origin}: {item.label} has no cluster_uid (written by an older "
+                "sweeper, or forged); it cannot be told to be of this cluster"
+            )
+        elif item.cluster_uid != cluster_uid:
+            errors.append(
+                f"{item.origin}: {item.label} was deleted from cluster {item.cluster_uid}, "
+                f"not this one ({cluster_uid}); --cluster-uid {item.cluster_uid} restores it "
+                "here on purpose"
+            )
+    return errors

@@ -138,6 +138,15 @@ class Notices:
     events_namespace: str | None = None  # None: the pod's namespace, else gatekeeper-sweeper
 
 
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """The write-ahead record: each manifest is stored in the cluster before its DELETE."""
+
+    enabled: bool = True  # --no-record: the `deleting` log lines are the only copy
+    namespace: str | None = None  # None: the pod's namespace, else gatekeeper-sweeper
+    retention: timedelta = timedelta(days=30)  # records older than this are pruned; 0 = never
+
+
 OUTPUTS = ("json", "table")  # what a run writes, once ``auto`` is resolved
 # What -o / SWEEPER_OUTPUT accept, the same for every command: ``auto`` is the table on a
 # terminal and JSON lines otherwise (a pod's log, a pipe); ``text`` is another name for
@@ -156,6 +165,7 @@ class Settings:
     guards: Guards = field(default_factory=Guards)
     notices: Notices = field(default_factory=Notices)
     observing: Observing = field(default_factory=Observing)
+    recording: Recording = field(default_factory=Recording)
     dry_run: bool = False
     log_level: str = "info"
     output: str = "json"
@@ -206,6 +216,11 @@ class Settings:
         namespace = self.notices.events_namespace
         if namespace is not None and not _DNS_LABEL.fullmatch(namespace):
             raise SettingsError("--events-namespace must be a Kubernetes namespace name")
+        record_namespace = self.recording.namespace
+        if record_namespace is not None and not _DNS_LABEL.fullmatch(record_namespace):
+            raise SettingsError("--record-namespace must be a Kubernetes namespace name")
+        if self.recording.retention < timedelta(0):
+            raise SettingsError("--record-retention must not be negative")
         if not _DNS_LABEL.fullmatch(self.observing.namespace):
             raise SettingsError("--gatekeeper-namespace must be a Kubernetes namespace name")
 

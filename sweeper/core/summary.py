@@ -91,12 +91,14 @@ class Summary:
     already_gone: int = 0
     conflicts: int = 0
     failed: int = 0
+    record_failed: int = 0  # not deleted: the write-ahead record could not be written
     undecided: int = 0
     too_young: int = 0
     excluded: int = 0
+    restored: int = 0  # held: put back by `sweeper restore`
     owner_back: int = 0
     reported: int = 0
-    skipped: int = 0  # too young, excluded, owner back, or changed (conflict)
+    skipped: int = 0  # too young, excluded, restored, owner back, or changed (conflict)
     not_attempted: int = 0
     error: str | None = None  # logged only when set
     interrupted: bool = False  # logged only when set
@@ -147,6 +149,7 @@ def summarize(
     done = result or ApplyResult()
     owner_back, conflicts = done.count(Event.OWNER_BACK), done.count(Event.CONFLICT)
     too_young, excluded = holds[Hold.TOO_YOUNG], holds[Hold.EXCLUDED]
+    restored = holds[Hold.RESTORED]
     return Summary(
         exit_code=exit_code,
         dry_run=dry_run,
@@ -168,12 +171,14 @@ def summarize(
         already_gone=done.count(Event.ALREADY_GONE),
         conflicts=conflicts,
         failed=done.count(Event.DELETE_FAILED),
+        record_failed=done.count(Event.RECORD_FAILED),
         undecided=actions[Action.UNDECIDED],
         too_young=too_young,
         excluded=excluded,
+        restored=restored,
         owner_back=owner_back,
         reported=holds[None] + holds[Hold.NOT_SELECTED],
-        skipped=too_young + excluded + owner_back + conflicts,
+        skipped=too_young + excluded + restored + owner_back + conflicts,
         not_attempted=done.count(Event.INTERRUPTED),
         error=error,
         interrupted=interrupted,
@@ -200,4 +205,9 @@ def exit_status(
         )
     if result.count(Event.DELETE_FAILED):
         return ExitCode.DELETE_FAILED, "some deletions failed; see the delete_failed lines"
+    if result.count(Event.RECORD_FAILED):  # fail closed: those objects were not deleted
+        return ExitCode.DELETE_FAILED, (
+            "some objects were not deleted: their record could not be written; "
+            "see the record_failed lines"
+        )
     return ExitCode.OK, None

@@ -21,6 +21,7 @@ class Hold(enum.StrEnum):
     TOO_YOUNG = "too_young"
     EXCLUDED = "excluded"
     NOT_SELECTED = "not_selected"
+    RESTORED = "restored"  # carries sweeper.gatekeeper.sh/restored-at: a person's decision
 
     @property
     def event(self) -> Event:
@@ -31,7 +32,8 @@ class Hold(enum.StrEnum):
 _HOLD_EVENTS = {
     Hold.TOO_YOUNG: Event.TOO_YOUNG,
     Hold.EXCLUDED: Event.EXCLUDED,
-    Hold.NOT_SELECTED: Event.REPORTED,  # a candidate whose reason --reasons leaves out
+    Hold.NOT_SELECTED: Event.REPORTED,
+    Hold.RESTORED: Event.RESTORED,  # a candidate whose reason --reasons leaves out
 }
 
 

@@ -25,7 +25,8 @@ STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN = "string[]", "string|null", "boolean
 OBJECT = "object"
 TYPES = (STRING, INTEGER, NUMBER, BOOLEAN, STRINGS, NULLABLE_STRING, NULLABLE_BOOLEAN, OBJECT)
 
-# On every line; `cluster` only with --cluster-name.
+# On every line; `cluster` only with --cluster-name; `cluster_uid` on every line from the
+# moment the cluster's identity is read (all but the lines of a sweep that could not read it).
 COMMON_REQUIRED = {
     "time": STRING,
     "level": STRING,
@@ -34,7 +35,7 @@ COMMON_REQUIRED = {
     "sweep_id": STRING,
     "schema_version": INTEGER,
 }
-COMMON_OPTIONAL = {"cluster": STRING}
+COMMON_OPTIONAL = {"cluster": STRING, "cluster_uid": STRING}
 
 # On every per-object line; owner fields only when the object has an owner.
 OBJECT_REQUIRED = {
@@ -154,17 +155,34 @@ EVENTS: dict[str, EventSchema] = {
         {"verb": STRING, "path": STRING, "duration_ms": NUMBER},
         {"status": INTEGER, "page": INTEGER, "error": STRING},
     ),
+    "deleting": _object_event(
+        "written and flushed right before a DELETE is sent, after its record",
+        manifest=OBJECT,
+        record=STRINGS,
+    ),
+    "record_failed": _object_event(
+        "the write-ahead record could not be written: the object is not deleted (exit 1)",
+        error=STRING,
+    ),
     "deleted": _object_event("an object was deleted", manifest=OBJECT),
     "would_delete": _object_event(
         "--dry-run: an object would be deleted", recheck=STRING, manifest=OBJECT
     ),
-    "already_gone": _object_event("the DELETE answered 404: someone else deleted it"),
+    "already_gone": EventSchema(
+        "the object was gone before or after a DELETE that answered 404, 429 or 503",
+        OBJECT_REQUIRED,
+        {**OBJECT_OPTIONAL, "manifest": OBJECT},
+    ),
     "conflict": _object_event("the DELETE answered 409: the object changed; left alone"),
     "delete_failed": _object_event("the DELETE failed for good (after retries)", error=STRING),
     "owner_back": _object_event("the re-read before DELETE found the owner wants it again"),
     "undecided": _object_event("the object cannot be decided (failed list, bad object)"),
     "too_young": _object_event("a candidate younger than --min-age"),
     "excluded": _object_event("a candidate kept by the skip annotation or --exclude"),
+    "restored": _object_event(
+        "a candidate put back by sweeper restore: held until its restored-at annotation goes",
+        restored_at=STRING,
+    ),
     "reported": _object_event("kept but worth a look: an anomaly, or a reason not selected"),
     "interrupted": _object_event("the sweep stopped (signal, --timeout) before this object"),
     "guard_tripped": EventSchema(
@@ -180,6 +198,14 @@ EVENTS: dict[str, EventSchema] = {
         "--events: creating a Kubernetes Event failed; the rest are not sent",
         {"error": STRING},
         {"events_sent": INTEGER, "events_not_sent": INTEGER},
+    ),
+    "records_pruned": EventSchema(
+        "records older than --record-retention were deleted",
+        {"namespace": STRING, "pruned": INTEGER, "retention_seconds": INTEGER},
+    ),
+    "record_prune_failed": EventSchema(
+        "old records could not be listed or deleted; kept, the exit code is unchanged",
+        {"namespace": STRING, "error": STRING},
     ),
     "metrics_push_failed": EventSchema("--pushgateway-url: the push failed", {"error": STRING}),
     "notify_failed": EventSchema(

@@ -149,8 +149,11 @@ def send_kube_events(
     wanted = [o for o in end.outcomes if o.event in EVENT_REASONS]
     path = paths.events(namespace)
     for sent, outcome in enumerate(wanted):
+        event = kube_event(outcome, namespace=namespace, end=end)
         try:
-            client.create(path, kube_event(outcome, namespace=namespace, end=end))
+            client.retrier.run(
+                lambda event=event: client.create(path, event), retry_if=_admission_denied
+            )
         except (ApiError, SweepAborted) as error:
             reporter.event(
                 Event.KUBE_EVENTS_FAILED,
@@ -161,6 +164,13 @@ def send_kube_events(
                 events_not_sent=len(wanted) - sent,
             )
             return
+
+
+def _admission_denied(error: ApiError) -> bool:
+    """An admission policy refused the Event. A binding the sweep has just deleted (one whose
+    policy fails closed denies every write) keeps enforcing until kube-apiserver refreshes
+    its policies, about a second later (measured on v1.36): worth a retry."""
+    return error.status in (400, 403, 422) and "denied request" in error.detail
 
 
 # --- Prometheus metrics ------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Report: a sweep's lines, streamed to one sink (JSON lines, or the table for people).
 
 Every JSON line carries ``time`` (RFC 3339 UTC), ``level``, ``event``, ``sweep_id`` and
-``schema_version``; object names are fields of the body, never labels. Exactly one
-``sweep_summary`` line ends every sweep. The Reporter only writes: it keeps no counts,
+``schema_version``, and ``cluster_uid`` from the moment the cluster's identity is read;
+object names are fields of the body, never labels. Exactly one ``sweep_summary`` line ends
+every sweep. The Reporter only writes: it keeps no counts,
 and nothing else reads state back from it. Reporting never changes cluster state.
 """
 
@@ -40,10 +41,15 @@ class Sink(Protocol):
         """Flush what is pending."""
 
 
+def stamp(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds: every line's ``time``."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class _Formatter(JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        moment = datetime.fromtimestamp(record.created, tz=UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return stamp(datetime.fromtimestamp(record.created, tz=UTC))
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -57,14 +63,13 @@ class JsonSink:
 
     def __init__(self, stream: TextIO, *, static: Mapping[str, Any]) -> None:
         self._handler = logging.StreamHandler(stream)
-        self._handler.setFormatter(
-            _Formatter(
-                "%(asctime)s %(levelname)s %(message)s",
-                rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
-                static_fields=dict(static),
-                json_ensure_ascii=False,
-            )
+        self._formatter = _Formatter(
+            "%(asctime)s %(levelname)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "message": "msg"},
+            static_fields=dict(static),
+            json_ensure_ascii=False,
         )
+        self._handler.setFormatter(self._formatter)
         self._logger = logging.Logger(f"{LOGGER_NAME}.{static.get('sweep_id', '')}")
         self._logger.addHandler(self._handler)
 
@@ -73,6 +78,10 @@ class JsonSink:
     ) -> None:
         if enabled:
             self._logger.log(level, message, extra={"event": event.value, **fields})
+
+    def add_static(self, name: str, value: Any) -> None:
+        """From now on, every line carries ``name``."""
+        self._formatter.static_fields[name] = value
 
     def close(self) -> None:
         self._handler.flush()
@@ -93,6 +102,7 @@ class Reporter:
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.sweep_id = sweep_id or uuid.uuid4().hex[:12]
+        self.cluster_uid: str | None = None  # once read (``identify``)
         out = stream or sys.stdout
         self._sink: Sink
         if output == "table":
@@ -115,6 +125,12 @@ class Reporter:
         enabled = level >= self._min_level or event in _ALWAYS_WRITTEN
         self._sink.write(event, message, level=level, enabled=enabled, fields=fields)
 
+    def identify(self, cluster_uid: str) -> None:
+        """Every later line carries the cluster's identity (``cluster_uid``)."""
+        self.cluster_uid = cluster_uid
+        if isinstance(self._sink, JsonSink):
+            self._sink.add_static("cluster_uid", cluster_uid)
+
     def close(self) -> None:
         self._sink.close()
 
@@ -135,7 +151,14 @@ class Reporter:
     def planned(self, plan: Plan) -> None:
         """Lines for the verdicts that are not acted on but must be seen."""
         for verdict in plan.verdicts:
-            if verdict.hold is not None:
+            if verdict.hold is Hold.RESTORED:
+                self.verdict(
+                    verdict,
+                    Event.RESTORED,
+                    _HOLD_MESSAGES[Hold.RESTORED],
+                    restored_at=verdict.obj.restored,
+                )
+            elif verdict.hold is not None:
                 self.verdict(verdict, verdict.hold.event, _HOLD_MESSAGES[verdict.hold])
             elif verdict.action is Action.UNDECIDED:
                 self.verdict(verdict, Event.UNDECIDED, "cannot decide; kept", level=logging.WARNING)
@@ -163,6 +186,7 @@ _HOLD_MESSAGES = {
     Hold.TOO_YOUNG: "younger than --min-age; left for a later sweep",
     Hold.EXCLUDED: "excluded by annotation or --exclude; kept",
     Hold.NOT_SELECTED: "reason not selected by --reasons; kept",
+    Hold.RESTORED: "put back by sweeper restore; held until its restored-at annotation is removed",
 }
 
 

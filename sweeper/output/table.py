@@ -130,6 +130,8 @@ class TableSink:
         elif event is Event.REQUEST_RETRIED:
             if enabled:
                 self._retries.append(fields)
+        elif event is Event.DELETING:
+            pass  # its object's row is how the DELETE ended
         elif "object_name" in fields:
             self._rows.append(self._row(event, fields))
         elif enabled and level >= logging.WARNING:

@@ -2,31 +2,38 @@
 
 Before anything is deleted the blast-radius guards are checked. Each candidate's deciding
 object (its owner, the owner's CRD, or the new-scheme binding) is read again, and
-``recheck.still_deletable`` judges the fresh state; only then is the DELETE sent, with uid
-and resourceVersion preconditions. ``--dry-run`` sends no write request at all. Apply
-never re-plans the world: it only narrows what the plan decided.
+``recheck.still_deletable`` judges the fresh state; the object itself is read, and its
+manifest written ahead (a record in the cluster, unless ``--no-record``, then a flushed
+``deleting`` line): a record that cannot be written keeps the object (``record_failed``).
+Only then is the DELETE sent, with uid and resourceVersion preconditions. ``--dry-run``
+sends no write request at all. Apply never re-plans the world: it only narrows what the
+plan decided.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sweeper.cluster.kube import DeleteResult, KubeClient
+from sweeper.cluster.ledger import write_record
 from sweeper.core import gatekeeper as gk
 from sweeper.core import paths
 from sweeper.core.errors import ApiError, Interrupted, SweepAborted
 from sweeper.core.inventory import Inventory
+from sweeper.core.ledger import RecordError, check_restorable_size
 from sweeper.core.manifests import clean_manifest
 from sweeper.core.reasons import Event
 from sweeper.core.recheck import still_deletable
 from sweeper.core.settings import Settings
 from sweeper.core.summary import ApplyResult, Outcome, check_guards
 from sweeper.core.verdicts import Plan, Recheck, Verdict
-from sweeper.output.report import Reporter, names
+from sweeper.output.report import SCHEMA_VERSION, Reporter, names, object_fields, stamp
 from sweeper.runs.dry_run import review_listed
 
 # How each DELETE answer is logged: the event, its message and its level.
@@ -49,6 +56,14 @@ class _Line:
     message: str
     level: int = logging.INFO
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteAhead:
+    """Where each manifest is recorded before its DELETE."""
+
+    namespace: str | None  # of the record ConfigMaps; None: --no-record (log lines only)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def _changed_since_listed(verdict: Verdict, current: dict[str, Any] | None) -> _Line | None:
@@ -111,6 +126,7 @@ def apply(
     settings: Settings,
     reporter: Reporter,
     stop: threading.Event | None = None,
+    ahead: WriteAhead | None = None,
 ) -> ApplyResult:
     """Run every deletion of ``plan``, bindings before policies; return what happened.
 
@@ -133,6 +149,7 @@ def apply(
         if not settings.dry_run:
             return ApplyResult(guard=trip)
     run = _Run(client, inventory=inventory, settings=settings, reporter=reporter, stop=stop)
+    run.ahead = ahead or WriteAhead(namespace=None)
     deletions = plan.deletions
     if settings.dry_run and inventory.pages:
         shown, deletions = review_listed(plan, inventory=inventory, reporter=reporter, stop=stop)
@@ -167,6 +184,7 @@ class _Run:
         self._outcomes: list[Outcome] = []
         self._aborted: SweepAborted | None = None
         self._denied: str | None = None
+        self.ahead = WriteAhead(namespace=None)
 
     def result(self) -> ApplyResult:
         return ApplyResult(
@@ -228,6 +246,7 @@ class _Run:
         path = object_path(verdict, self.inventory)
         dry_run = self.settings.dry_run
         read: dict[str, Any] = {}  # the manifest the last attempt read, for a lost answer
+        recorded: list[bool] = []  # written ahead once: the manifest read is the listed one
 
         def attempt() -> _Line:
             # Every token up front: no rate-limit wait may fall between the re-check and
@@ -236,7 +255,8 @@ class _Run:
             if dry_run:
                 self.client.pace_reads(2)
             else:
-                self.client.pace(3)
+                writes = 1 + (self.ahead.namespace is not None and not recorded)
+                self.client.pace(2 + writes)
             deletable, why = still_deletable(
                 verdict,
                 self._fresh_decider(verdict),
@@ -257,6 +277,11 @@ class _Run:
                 return _Line(
                     Event.WOULD_DELETE, "would delete (dry run)", fields={"recheck": why, **fields}
                 )
+            if not recorded:
+                failed = self._write_ahead(verdict, read["manifest"])
+                if failed is not None:
+                    return failed
+                recorded.append(True)
             result = self.client.delete(
                 path,
                 uid=verdict.obj.uid,
@@ -287,7 +312,46 @@ class _Run:
             return _Line(
                 Event.DELETED, "deleted (the DELETE's answer was lost; it is gone)", fields=read
             )
+        if current is None:  # a 429 or 503 may still have been applied: keep the manifest
+            message = f"gone after a DELETE answered {error.status} (ours or someone else's)"
+            return _Line(Event.ALREADY_GONE, message, fields=read)
         return _changed_since_listed(verdict, current)
+
+    def _write_ahead(self, verdict: Verdict, manifest: dict[str, Any]) -> _Line | None:
+        """Record ``manifest`` durably, then flush the ``deleting`` line; the line the object
+        ends with when that fails (it is not deleted), else None."""
+        entry: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "event": Event.DELETING.value,
+            "sweep_id": self.reporter.sweep_id,
+            "cluster_uid": self.reporter.cluster_uid,
+            "time": stamp(self.ahead.now()),
+            **object_fields(verdict),
+            "manifest": manifest,
+        }
+        if self.settings.cluster_name:
+            entry["cluster"] = self.settings.cluster_name
+        names: list[str] = []
+        try:
+            check_restorable_size(manifest)
+            if self.ahead.namespace is not None:
+                names = write_record(self.client, entry, namespace=self.ahead.namespace)
+        except (RecordError, ApiError) as error:
+            # Fail closed, whatever refused it: even a leftover binding whose policy denies
+            # ConfigMaps (it may be this very object) keeps it; its line names the binding.
+            if isinstance(error, ApiError) and error.denied:
+                with self._lock:
+                    self._denied = self._denied or str(error)
+            return _Line(
+                Event.RECORD_FAILED,
+                "not deleted: its record could not be written",
+                logging.ERROR,
+                {"error": str(error)},
+            )
+        self.reporter.verdict(
+            verdict, Event.DELETING, "deleting (manifest recorded)", manifest=manifest, record=names
+        )
+        return None
 
     def _fresh_decider(self, verdict: Verdict) -> dict[str, Any] | None:
         """GET the object that decided ``verdict``; None when it is proven gone.

@@ -14,18 +14,21 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sweeper.core import ledger
 from sweeper.core.explain import Explanation, Wish, explain
 from sweeper.core.inventory import Inventory, ListKey, Source
-from sweeper.core.reasons import Action, ExitCode
+from sweeper.core.reasons import RESTORED_AT_ANNOTATION, Action, ExitCode
 from sweeper.core.settings import Settings
 from sweeper.core.verdicts import Plan, Verdict
+from sweeper.output.notices import events_namespace
 from sweeper.output.report import rfc3339
 
 if TYPE_CHECKING:
+    from sweeper.cluster.kube import KubeClient
     from sweeper.core.observe import GatekeeperConfig
     from sweeper.runs.sweep import Runtime
 
@@ -34,11 +37,13 @@ UNKNOWN_NAME = "no ValidatingAdmissionPolicy or binding named {name}"
 
 @dataclass(frozen=True)
 class Explained:
-    """What ``explain`` found: an explanation per named object, stderr lines, the exit code."""
+    """What ``explain`` found: an explanation per named object, stderr lines, the exit code,
+    and the records of named objects that no longer exist."""
 
     explanations: tuple[Explanation, ...]
     errors: tuple[str, ...]
     exit_code: int
+    deleted: tuple[DeletedObject, ...] = ()
 
 
 def explain_command(
@@ -56,11 +61,13 @@ def explain_command(
     if settings.access.insecure_skip_tls_verify:
         err.write("sweeper: warning: TLS verification is off (--insecure-skip-tls-verify)\n")
     result = run_explain(names, settings, runtime=runtime or Runtime())
-    for i, explanation in enumerate(result.explanations):
+    blocks = [*result.explanations, *result.deleted]
+    for i, block in enumerate(blocks):
         if settings.output == "json":
-            out.write(json.dumps(explanation.fields(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(block.fields(), ensure_ascii=False) + "\n")
         else:  # blocks apart by one blank line
-            out.write("\n" * (i > 0) + "\n".join(text_lines(explanation)) + "\n")
+            lines = block.lines() if isinstance(block, DeletedObject) else text_lines(block)
+            out.write("\n" * (i > 0) + "\n".join(lines) + "\n")
     for line in result.errors:
         err.write(f"sweeper: error: {line}\n")
     return result.exit_code
@@ -96,7 +103,7 @@ def run_explain(names: Sequence[str], settings: Settings, *, runtime: Runtime) -
             for name in dict.fromkeys(names)
         ]
         return Explained((), tuple(lines), ExitCode.USAGE)
-    return describe(
+    explained = describe(
         names,
         inventory=judged.inventory,
         plan=judged.plan,
@@ -104,6 +111,19 @@ def run_explain(names: Sequence[str], settings: Settings, *, runtime: Runtime) -
         now=now,
         config=judged.gatekeeper,
     )
+    found = {e.name for e in explained.explanations}
+    missing = [name for name in dict.fromkeys(names) if name not in found]
+    if not missing:
+        return explained
+    # A name the cluster no longer has may be one a sweep deleted: its record says so.
+    namespace = events_namespace(settings.recording.namespace, runtime.namespace_file)
+    deleted = deleted_objects(client, missing, namespace)
+    if isinstance(deleted, str):
+        return replace(explained, errors=(*explained.errors, deleted))
+    known = {item.name for item in deleted}
+    unknown = [name for name in missing if name not in known]
+    outcome = _outcome(judged.inventory, explained.explanations, unknown)
+    return replace(outcome, deleted=deleted)
 
 
 def describe(
@@ -160,6 +180,73 @@ def _outcome(
     else:
         code = ExitCode.OK
     return Explained(explanations, tuple(errors), code)
+
+
+# --- objects that no longer exist: the records ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedObject:
+    """A named object the cluster no longer has, as a sweep's record describes its deletion."""
+
+    kind: str
+    name: str
+    sweep_id: str
+    deleted_at: str
+    reason: str
+    detail: str
+    cluster_uid: str
+    record: str  # namespace/record id
+
+    @property
+    def restore(self) -> str:
+        return f"sweeper restore --from-cluster --name {self.name} --sweep-id {self.sweep_id}"
+
+    def fields(self) -> dict[str, Any]:
+        """The JSON object of ``explain -o json`` for a deleted object."""
+        return {**asdict(self), "deleted": True, "restore": self.restore}
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.kind} {self.name} (deleted; it no longer exists)",
+            f"  deleted: {self.deleted_at} by sweep {self.sweep_id} ({self.reason}: {self.detail})",
+            f"  record:  configmap {self.record} (cluster {self.cluster_uid})",
+            f"  restore: {self.restore}",
+        ]
+
+
+def deleted_objects(
+    client: KubeClient, names: Sequence[str], namespace: str
+) -> tuple[DeletedObject, ...] | str:
+    """The records of ``names`` in ``namespace``, oldest first; why not, when they cannot be
+    read."""
+    from sweeper.cluster.ledger import list_records
+    from sweeper.core.errors import ApiError, SweepAborted
+
+    try:
+        assembled = ledger.assemble(list_records(client, namespace))
+    except (ApiError, SweepAborted) as error:
+        return f"the records in {namespace} could not be read: {error}"
+    found = []
+    for rid, text in assembled.entries:
+        try:
+            entry = json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(entry, dict) or entry.get("object_name") not in names:
+            continue
+        found.append(
+            DeletedObject(
+                *(
+                    str(entry.get(key, ""))
+                    for key in ("object_kind", "object_name", "sweep_id", "time", "reason")
+                ),
+                detail=str(entry.get("detail", "")),
+                cluster_uid=str(entry.get("cluster_uid", "")),
+                record=f"{namespace}/{rid}",
+            )
+        )
+    return tuple(found)
 
 
 # --- text for people ---------------------------------------------------------------------
@@ -287,4 +374,10 @@ def _exclusions(e: Explanation) -> str:
     found += [f"--exclude {pattern!r} matches" for pattern in x.patterns]
     if x.reason_selected is False:
         found.append(f"{e.decision.reason} not in --reasons")
+    if x.restored_at is not None:
+        short = "vap" if e.kind == "ValidatingAdmissionPolicy" else "vapb"
+        found.append(
+            f"restored by sweeper restore at {x.restored_at}: later sweeps keep it until a "
+            f"person releases it: kubectl annotate {short} {e.name} {RESTORED_AT_ANNOTATION}-"
+        )
     return "; ".join(found) if found else "none"

@@ -1,239 +1,84 @@
-"""``sweeper restore``: create again the objects the sweeper's own ``deleted`` lines carry.
+"""``sweeper restore``: create again what the sweeper deleted, from its log or its records.
 
-Contract: reads every input line before it writes anything, and writes nothing when one of
-them is not the sweeper's or a selected one cannot be restored (exit 2). Then, policies
-before bindings, it reads each object's Gatekeeper owners and POSTs the cleaned manifest,
-keeping an ownerReference only when its owner exists now with that uid. It never
-overwrites: a create answered 409 AlreadyExists is reported ``exists``. One JSON line per
-object and one ``restore_summary`` go to stdout; bad input is one line each on stderr.
-The decisions live in ``restore_lines``; this module is the I/O shell around them.
+Contract: reads every input line (a log file, or with ``--from-cluster`` the record
+ConfigMaps) before it writes anything, and writes nothing when one selected line is not the
+sweeper's, not of the target cluster (``cluster_uid``, unless ``--cluster-uid`` names its
+cluster on purpose), not an object the sweeper could have deleted, or contradicts another
+line about the same object (exit 2). The cluster is read once first: an unreachable one
+fails fast (exit 4), never once per object. Then, policies before bindings, it reads each
+object's Gatekeeper owners and POSTs the cleaned manifest with the ``restored-at`` annotation
+(later sweeps hold it), keeping an ownerReference only when its owner exists now with that
+uid. It never overwrites: a name taken is ``exists``, unless the object there carries this
+restore's id (a POST whose answer was lost: ``restored``). ``--dry-run`` logs exactly what
+would be sent (``would_restore``). The decisions live in ``restore_lines`` and
+``restorable``; this module is the I/O shell around them.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from sweeper.cluster.kube import KubeClient
+from sweeper.cluster.ledger import read_cluster_uid
 from sweeper.cluster.retry import Retrier
 from sweeper.core.errors import AlreadyExists, ApiError, SweepAborted, one_line
 from sweeper.core.reasons import ExitCode
+from sweeper.core.restorable import creation_body, owner_checks, owner_drop_reason, restored_by
 from sweeper.core.restore_lines import (
     BadInput,
-    BadLine,
     Deletion,
     Filters,
     collection_path,
-    creation_body,
-    deletion,
-    latest,
+    foreign,
     make_filters,
-    owner_checks,
-    owner_drop_reason,
-    parse_line,
+    resolve,
 )
 from sweeper.core.settings import ClusterAccess
+from sweeper.output.notices import SERVICEACCOUNT_NAMESPACE_FILE, events_namespace
+from sweeper.output.report import stamp
+from sweeper.output.restore_log import (
+    EXISTS,
+    FAILED,
+    RESTORED,
+    WOULD_RESTORE,
+    Outcome,
+    RestoreLog,
+    summary_fields,
+)
+from sweeper.runs.restore_input import Selection, read_records, read_sources
 
-SCHEMA_VERSION = 1
+__all__ = ["EXISTS", "FAILED", "RESTORED", "WOULD_RESTORE", "RestoreRequest", "run_restore"]
+
 MAX_REPORTED_BAD_LINES = 20  # a binary file must not flood stderr
-RESTORED, EXISTS, FAILED = "restored", "exists", "restore_failed"
-WOULD_RESTORE = "would_restore"  # the line of a RESTORED outcome in a dry run
+DEFAULT_RECORD_NAMESPACE = "gatekeeper-sweeper"
 _FORBIDDEN_HINT = (
     "restore needs create on validatingadmissionpolicies and validatingadmissionpolicybindings:"
     " run it with an operator's credentials (the CronJob's ClusterRole lacks it on purpose)"
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to one selected object."""
-
-    event: str  # RESTORED, EXISTS or FAILED
-    deletion: Deletion
-    dropped: tuple[str, ...] = ()  # "Kind/name: reason" of each ownerReference left out
-    uid: str | None = None  # of the object created
-    error: str | None = None
-
-
-@dataclass
-class Selection:
-    """What the input held: the deletions to restore and every line that was refused."""
-
-    deletions: list[Deletion] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # "FILE:LINE: why", one per bad line
-    sweeper_lines: int = 0
-    deleted_lines: int = 0
-
-
-class RestoreLog:
-    """Writes the restore's lines: JSON in the shape of the sweep's (``report.Reporter``),
-    or, with ``human``, one aligned line per object and a closing paragraph."""
-
-    def __init__(
-        self,
-        stream: TextIO,
-        *,
-        restore_id: str,
-        now: Callable[[], datetime],
-        human: bool = False,
-    ) -> None:
-        self.restore_id = restore_id
-        self._stream = stream
-        self._now = now
-        self._human = human
-
-    def line(self, event: str, message: str, *, level: str = "info", **fields: Any) -> None:
-        if self._human:
-            self._stream.write(human_line(event, message, fields) + "\n")
-            self._stream.flush()
-            return
-        record = {
-            "time": stamp(self._now()),
-            "level": level,
-            "msg": message,
-            "restore_id": self.restore_id,
-            "schema_version": SCHEMA_VERSION,
-            "event": event,
-            **fields,
-        }
-        self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._stream.flush()
-
-    def outcome(self, outcome: Outcome, *, dry_run: bool) -> None:
-        item = outcome.deletion
-        fields: dict[str, Any] = {
-            "object_kind": item.kind,
-            "object_name": item.name,
-            "dry_run": dry_run,
-            "owner_references_dropped": list(outcome.dropped),
-            "source_sweep_id": item.sweep_id,
-            "deleted_at": stamp(item.time),
-        }
-        if outcome.uid:
-            fields["object_uid"] = outcome.uid
-        if outcome.error:
-            fields["error"] = outcome.error
-        event = outcome.event
-        message, level = _MESSAGES[event]
-        if event == RESTORED and dry_run:
-            # A dry run stores nothing: its lines must not read as if something came back.
-            event, message = WOULD_RESTORE, "would be restored (dry run: nothing stored)"
-        if outcome.event == RESTORED and outcome.dropped:
-            message, level = f"{message}, without the ownerReferences of absent owners", "warning"
-        self.line(event, message, level=level, **fields)
-
-
-_SHORT_KINDS = {"ValidatingAdmissionPolicyBinding": "vapb", "ValidatingAdmissionPolicy": "vap"}
-_HUMAN_EVENTS = {WOULD_RESTORE: "would restore", FAILED: "failed"}
-
-
-def human_line(event: str, message: str, fields: Mapping[str, Any]) -> str:
-    """One restore line for people: the outcome and the object, or the closing paragraph."""
-    if event == "restore_summary":
-        return restore_paragraph(fields)
-    kind = _SHORT_KINDS.get(fields.get("object_kind", ""), fields.get("object_kind", "?"))
-    text = f"{_HUMAN_EVENTS.get(event, event):<14} {kind}/{fields.get('object_name')}"
-    dropped = fields.get("owner_references_dropped") or []
-    if dropped:
-        text += f"  (ownerReferences dropped: {'; '.join(dropped)})"
-    if fields.get("error"):
-        text += f"  ({fields['error']})"
-    elif event == EXISTS:
-        text += f"  ({message})"
-    return text
-
-
-def restore_paragraph(summary: Mapping[str, Any]) -> str:
-    """The ``restore_summary`` fields as one paragraph ending with the exit code."""
-    code = summary["exit_code"]
-    meaning = ExitCode(code).meaning if code in set(ExitCode) else "unknown"
-    error = summary.get("error")
-    verdict = f"Exit code {code} ({meaning})" + (f": {error}." if error else ".")
-    seconds = f"{summary.get('duration_ms', 0) / 1000:.1f}s"
-    if summary["dry_run"]:
-        head = f"Dry run of the restore (nothing stored) finished in {seconds}: "
-        done = f"{summary.get('would_restore', 0)} would be restored"
-    else:
-        head = f"Restore finished in {seconds}: "
-        done = f"{summary['restored']} restored"
-    return (
-        f"{head}{summary.get('selected', 0)} selected, {done}, {summary['exists']} already "
-        f"existed (left alone), {summary['failed']} failed. {verdict}"
-    )
-
-
-def stamp(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds, as every sweeper line's ``time``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-_MESSAGES = {
-    RESTORED: ("restored", "info"),
-    EXISTS: ("an object of that name exists; left alone", "info"),
-    FAILED: ("could not be restored", "error"),
-}
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def select(sources: Iterable[tuple[str, Iterable[str]]], filters: Filters) -> Selection:
-    """Read every line of every source; keep the selected deletions, note each bad line."""
-    found = Selection()
-    chosen: list[Deletion] = []
-    for name, lines in sources:
-        for number, text in enumerate(lines, start=1):
-            origin = f"{name}:{number}"
-            try:
-                fields = parse_line(text)
-                if fields is None:
-                    continue
-                found.sweeper_lines += 1
-                if fields.get("event") == "deleted":
-                    found.deleted_lines += 1
-                if filters.selects(fields):
-                    chosen.append(deletion(fields, origin))
-            except BadLine as error:
-                found.errors.append(f"{origin}: {error}")
-    found.deletions = latest(chosen)
-    return found
-
-
-def read_sources(paths: Iterable[str], filters: Filters, *, stdin: TextIO) -> Selection:
-    """``select`` over files (``-`` is stdin); ``BadInput`` naming a file that cannot be read."""
-    handles: list[tuple[str, TextIO]] = []
-    try:
-        for path in paths:
-            if path == "-":
-                handles.append(("<stdin>", stdin))
-                continue
-            try:
-                handle = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-            except OSError as error:
-                raise BadInput(f"cannot read {path}: {error.strerror or error}") from None
-            handles.append((path, handle))
-        try:
-            return select(handles, filters)
-        except OSError as error:  # a read failing midway (a directory, an I/O error)
-            raise BadInput(f"cannot read input: {error.strerror or error}") from None
-    finally:
-        for name, handle in handles:
-            if name != "<stdin>":
-                handle.close()
+class Unreachable(Exception):
+    """No answer from the cluster: the restore stops (exit 4) instead of failing per object."""
 
 
 # --- restoring ----------------------------------------------------------------------------
 
 
-def restore_one(client: KubeClient, item: Deletion, *, dry_run: bool) -> Outcome:
-    """Verify the owners of one deleted object, then create it (never overwriting)."""
+def _unreachable(error: ApiError) -> bool:
+    return error.status is None
+
+
+def restore_one(
+    client: KubeClient, item: Deletion, *, dry_run: bool, restore_id: str, restored_at: str
+) -> Outcome:
+    """Verify the owners of one deleted object, then create it (never overwriting);
+    ``Unreachable`` when the cluster stops answering."""
     dropped: list[str] = []
     drop: list[int] = []
     for check in owner_checks(item.manifest):
@@ -242,6 +87,8 @@ def restore_one(client: KubeClient, item: Deletion, *, dry_run: bool) -> Outcome
             try:
                 reason = owner_drop_reason(check, client.get(check.path))
             except ApiError as error:
+                if _unreachable(error):
+                    raise Unreachable(str(error)) from None
                 # A 404 that does not name the owner: its kind (constraint CRD) is not
                 # served, so the owner cannot exist. Any doubt drops the reference too:
                 # keeping it needs proof, or the garbage collector deletes the object again.
@@ -253,22 +100,42 @@ def restore_one(client: KubeClient, item: Deletion, *, dry_run: bool) -> Outcome
         if reason is not None:
             drop.append(check.index)
             dropped.append(f"{check.label}: {reason}")
-    body = creation_body(item.manifest, drop=drop)
+    body = creation_body(item.manifest, drop=drop, restored_at=restored_at, restore_id=restore_id)
     path = collection_path(item.api_version, item.kind)
     try:
         created = client.create(path, body, dry_run=dry_run)
     except AlreadyExists:
-        return Outcome(EXISTS, item, tuple(dropped))
+        return _taken(client, item, f"{path}/{item.name}", tuple(dropped), restore_id)
     except ApiError as error:
+        if _unreachable(error):
+            raise Unreachable(str(error)) from None
         text = one_line(error)
         if error.status == 403:
             text = f"{text}; {_FORBIDDEN_HINT}"
         return Outcome(FAILED, item, tuple(dropped), error=text)
+    if dry_run:  # the answer's uid is of an object that does not exist: not logged
+        return Outcome(WOULD_RESTORE, item, tuple(dropped), body=body)
     metadata = created.get("metadata")
     uid = metadata.get("uid") if isinstance(metadata, dict) else None
-    # A dry run's answer carries a uid too, of an object that does not exist: not logged.
-    kept_uid = uid if isinstance(uid, str) and not dry_run else None
-    return Outcome(RESTORED, item, tuple(dropped), uid=kept_uid)
+    return Outcome(RESTORED, item, tuple(dropped), uid=uid if isinstance(uid, str) else None)
+
+
+def _taken(
+    client: KubeClient, item: Deletion, path: str, dropped: tuple[str, ...], restore_id: str
+) -> Outcome:
+    """A create answered AlreadyExists: ours (an earlier POST of this restore whose answer
+    was lost, retried) is ``restored``; anything else ``exists``."""
+    try:
+        current = client.get(path)
+    except ApiError as error:
+        if _unreachable(error):
+            raise Unreachable(str(error)) from None
+        return Outcome(EXISTS, item, dropped)
+    if restored_by(current, restore_id):
+        metadata = current.get("metadata") if current else None
+        uid = metadata.get("uid") if isinstance(metadata, dict) else None
+        return Outcome(RESTORED, item, dropped, uid=uid if isinstance(uid, str) else None)
+    return Outcome(EXISTS, item, dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +146,9 @@ class RestoreRequest:
     filters: Filters
     dry_run: bool = False
     output: str = "json"  # or "table": lines for people
+    from_cluster: bool = False  # read the record ConfigMaps instead of files
+    record_namespace: str = DEFAULT_RECORD_NAMESPACE
+    cluster_uid: str | None = None  # --cluster-uid: restore that cluster's lines here
 
 
 def run_restore(
@@ -292,89 +162,124 @@ def run_restore(
     monotonic: Callable[[], float] = time.monotonic,
     restore_id: str | None = None,
 ) -> int:
-    """Read, restore, report; the exit code (0 all restored or exist, 1 some failed, 2 bad
-    input). Nothing is written to the cluster unless every input line was usable."""
-    started = monotonic()
+    """Read, check, restore, report; the exit code (0 all restored or exist, 1 some
+    failed, 2 bad input, 4 the cluster could not be read). Nothing is written to the
+    cluster unless every selected line was usable."""
     log = RestoreLog(
         out,
         restore_id=restore_id or uuid.uuid4().hex[:12],
         now=now,
         human=request.output == "table",
     )
-    outcomes: list[Outcome] = []
-
-    def finish(code: int, error: str | None = None, *, selected: int = 0) -> int:
-        if error:
-            err.write(f"sweeper: error: {error}\n")
-        summary = summary_fields(outcomes, dry_run=request.dry_run, exit_code=code)
-        summary.update(
-            selected=selected,
-            not_attempted=selected - len(outcomes),
-            duration_ms=int((monotonic() - started) * 1000),
-        )
-        if error:
-            summary["error"] = error
-        level = "info" if code == ExitCode.OK else "error"
-        log.line("restore_summary", "restore finished", level=level, **summary)
-        return code
-
-    try:
-        selection = read_sources(request.paths, request.filters, stdin=stdin)
-    except BadInput as error:
-        return finish(ExitCode.USAGE, str(error))
-    refused = _refusal(selection, err)
-    if refused is not None:
-        return finish(ExitCode.USAGE, refused)
+    run = _Restore(request, log=log, err=err, monotonic=monotonic)
+    selection, chosen = Selection(), []
+    if not request.from_cluster:  # every line is judged before the cluster is contacted
+        try:
+            selection = read_sources(request.paths, request.filters, stdin=stdin)
+        except BadInput as error:
+            return run.finish(ExitCode.USAGE, str(error))
+        chosen, refused = resolve(selection.deletions, now=now())
+        if selection.errors or refused:
+            return run.finish(ExitCode.USAGE, _report_refused(selection.errors + refused, err))
     from sweeper.cluster.kubeconfig import ConfigError
 
     try:
         client = connect()
+        log.cluster_uid = read_cluster_uid(client)
+        if request.from_cluster:
+            selection = read_records(client, request.record_namespace, request.filters, err=err)
     except ConfigError as error:
-        return finish(ExitCode.USAGE, str(error))
-    selected = len(selection.deletions)
-    for item in selection.deletions:
-        try:
-            outcome = restore_one(client, item, dry_run=request.dry_run)
-        except SweepAborted as error:
-            return finish(ExitCode.DELETE_FAILED, str(error), selected=selected)
-        outcomes.append(outcome)
-        log.outcome(outcome, dry_run=request.dry_run)
-    if any(o.event == FAILED for o in outcomes):
-        failed = "some objects could not be restored; see the restore_failed lines"
-        return finish(ExitCode.DELETE_FAILED, failed, selected=selected)
-    return finish(ExitCode.OK, selected=selected)
+        return run.finish(ExitCode.USAGE, str(error))
+    except ApiError as error:
+        code = ExitCode.USAGE if error.denied else ExitCode.READ_FAILED
+        return run.finish(code, f"cannot read the cluster: {error}", selected=len(chosen))
+    except SweepAborted as error:
+        return run.finish(ExitCode.DELETE_FAILED, str(error), selected=len(chosen))
+    errors: list[str] = []
+    if request.from_cluster:
+        chosen, errors = resolve(selection.deletions, now=now())
+        errors = selection.errors + errors
+    errors += foreign(chosen, cluster_uid=request.cluster_uid or log.cluster_uid)
+    if errors:
+        return run.finish(ExitCode.USAGE, _report_refused(errors, err))
+    if not chosen:
+        return run.finish(ExitCode.USAGE, _nothing_matched(selection, request))
+    return run.restore_all(client, chosen, restored_at=stamp(now()))
 
 
-def _refusal(selection: Selection, err: TextIO) -> str | None:
-    """Why the input cannot be restored (each refused line on ``err``), or None when it can."""
-    if selection.errors:
-        for line in selection.errors[:MAX_REPORTED_BAD_LINES]:
-            err.write(f"sweeper: error: {line}\n")
-        more = len(selection.errors) - MAX_REPORTED_BAD_LINES
-        if more > 0:
-            err.write(f"sweeper: error: ... and {more} more lines like these\n")
-        return f"{len(selection.errors)} input lines refused; nothing restored"
-    if not selection.deletions:
-        return (
-            f"no deleted lines matched ({selection.sweeper_lines} sweeper lines read, "
-            f"{selection.deleted_lines} of them deleted lines before the filters)"
+class _Restore:
+    """One restore's outcomes, and the summary line that ends it."""
+
+    def __init__(
+        self,
+        request: RestoreRequest,
+        *,
+        log: RestoreLog,
+        err: TextIO,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.request, self.log, self.err, self.monotonic = request, log, err, monotonic
+        self.started = monotonic()
+        self.outcomes: list[Outcome] = []
+
+    def finish(self, code: int, error: str | None = None, *, selected: int = 0) -> int:
+        """Log the ``restore_summary`` (and ``error`` on stderr); the exit code."""
+        if error:
+            self.err.write(f"sweeper: error: {error}\n")
+        summary = summary_fields(self.outcomes, dry_run=self.request.dry_run, exit_code=code)
+        summary.update(
+            selected=selected,
+            not_attempted=selected - len(self.outcomes),
+            duration_ms=int((self.monotonic() - self.started) * 1000),
         )
-    return None
+        if error:
+            summary["error"] = error
+        level = "info" if code == ExitCode.OK else "error"
+        self.log.line("restore_summary", "restore finished", level=level, **summary)
+        return code
+
+    def restore_all(self, client: KubeClient, chosen: list[Deletion], *, restored_at: str) -> int:
+        """Restore each chosen deletion in order; stop at the first sign of an unreachable
+        cluster, or at a signal."""
+        selected = len(chosen)
+        for item in chosen:
+            try:
+                outcome = restore_one(
+                    client,
+                    item,
+                    dry_run=self.request.dry_run,
+                    restore_id=self.log.restore_id,
+                    restored_at=restored_at,
+                )
+            except Unreachable as error:
+                stopped = f"the cluster stopped answering; nothing more attempted: {error}"
+                return self.finish(ExitCode.READ_FAILED, stopped, selected=selected)
+            except SweepAborted as error:
+                return self.finish(ExitCode.DELETE_FAILED, str(error), selected=selected)
+            self.outcomes.append(outcome)
+            self.log.outcome(outcome, dry_run=self.request.dry_run)
+        if any(o.event == FAILED for o in self.outcomes):
+            failed = "some objects could not be restored; see the restore_failed lines"
+            return self.finish(ExitCode.DELETE_FAILED, failed, selected=selected)
+        return self.finish(ExitCode.OK, selected=selected)
 
 
-def summary_fields(outcomes: Iterable[Outcome], *, dry_run: bool, exit_code: int) -> dict[str, Any]:
-    """The outcome counts of the ``restore_summary`` line."""
-    done = list(outcomes)
-    created = sum(o.event == RESTORED for o in done)
-    return {
-        "exit_code": int(exit_code),
-        "dry_run": dry_run,
-        "restored": 0 if dry_run else created,
-        "would_restore": created if dry_run else 0,
-        "exists": sum(o.event == EXISTS for o in done),
-        "failed": sum(o.event == FAILED for o in done),
-        "owner_references_dropped_count": sum(len(o.dropped) for o in done if o.event == RESTORED),
-    }
+def _report_refused(errors: list[str], err: TextIO) -> str:
+    """Each refused line on ``err`` (at most ``MAX_REPORTED_BAD_LINES``); the error."""
+    for line in errors[:MAX_REPORTED_BAD_LINES]:
+        err.write(f"sweeper: error: {line}\n")
+    more = len(errors) - MAX_REPORTED_BAD_LINES
+    if more > 0:
+        err.write(f"sweeper: error: ... and {more} more lines like these\n")
+    return f"{len(errors)} input lines refused; nothing restored"
+
+
+def _nothing_matched(selection: Selection, request: RestoreRequest) -> str:
+    where = f"records in {request.record_namespace}" if request.from_cluster else "sweeper lines"
+    return (
+        f"no deleting or deleted lines matched ({selection.sweeper_lines} {where} read, "
+        f"{selection.deleted_lines} of them deleting or deleted lines before the filters)"
+    )
 
 
 # --- the command --------------------------------------------------------------------------
@@ -395,22 +300,40 @@ def connect(
     return KubeClient(ApiClient(configuration), access=access, retrier=retrier)
 
 
+def _request(paths: tuple[str, ...], options: Mapping[str, Any], now: datetime) -> RestoreRequest:
+    """The request the options describe; ``BadInput`` for bad values."""
+    from_cluster = bool(options.get("from_cluster"))
+    if from_cluster == bool(paths):
+        raise BadInput("give FILE... or --from-cluster (exactly one of them)")
+    if options["request_timeout"].total_seconds() <= 0:
+        raise BadInput("--request-timeout must be greater than 0")
+    filters = make_filters(
+        sweep_ids=options.get("sweep_id") or (),
+        names=options.get("name") or (),
+        since=options.get("since"),
+        until=options.get("until"),
+        reasons=options.get("reason") or (),
+        now=now,
+    )
+    return RestoreRequest(
+        paths,
+        filters,
+        dry_run=bool(options.get("dry_run")),
+        output="table" if options.get("output") == "table" else "json",  # resolved by the CLI
+        from_cluster=from_cluster,
+        record_namespace=events_namespace(
+            options.get("record_namespace"), SERVICEACCOUNT_NAMESPACE_FILE
+        ),
+        cluster_uid=options.get("cluster_uid") or None,
+    )
+
+
 def restore_command(paths: tuple[str, ...], options: Mapping[str, Any]) -> int:
     """``sweeper restore`` with the CLI's parsed options; the exit code."""
-    now = datetime.now(UTC)
     try:
-        filters = make_filters(
-            sweep_ids=options.get("sweep_id") or (),
-            names=options.get("name") or (),
-            since=options.get("since"),
-            until=options.get("until"),
-            now=now,
-        )
+        request = _request(paths, options, datetime.now(UTC))
     except BadInput as error:
         sys.stderr.write(f"sweeper: error: {error}\n")
-        return ExitCode.USAGE
-    if options["request_timeout"].total_seconds() <= 0:
-        sys.stderr.write("sweeper: error: --request-timeout must be greater than 0\n")
         return ExitCode.USAGE
     access = ClusterAccess(
         kubeconfig=options.get("kubeconfig"),
@@ -420,12 +343,6 @@ def restore_command(paths: tuple[str, ...], options: Mapping[str, Any]) -> int:
     )
     if access.insecure_skip_tls_verify:
         sys.stderr.write("sweeper: warning: TLS verification is off (--insecure-skip-tls-verify)\n")
-    request = RestoreRequest(
-        paths,
-        filters,
-        dry_run=bool(options.get("dry_run")),
-        output="table" if options.get("output") == "table" else "json",  # resolved by the CLI
-    )
     return run_restore(
         request,
         connect=lambda: connect(access),

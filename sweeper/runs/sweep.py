@@ -1,9 +1,13 @@
-"""One sweep, end to end: gather, plan, apply, report, and the exit code.
+"""One sweep, end to end: identify the cluster, gather, plan, apply, prune, report, and the
+exit code.
 
 The thin shell around the pure planner: it wires the stages in their one-way order, and
-each stage hands what it produced to the next. The summary and the exit code are pure
-functions of what the stages returned (``sweeper.core.summary``). Clocks, waits and the stop
-signal are injected so tests never wait.
+each stage hands what it produced to the next. The cluster's identity (the uid of
+``kube-system``) is read right after ``sweep_started`` and carried by every later line; a
+sweep that cannot read it deletes nothing (a record without it could not be restored
+safely). The summary and the exit code are pure functions of what the stages returned
+(``sweeper.core.summary``). Clocks, waits and the stop signal are injected so tests never
+wait.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 from sweeper.cluster.gather import discover_vap_version, gather
 from sweeper.cluster.kube import KubeClient
 from sweeper.cluster.kubeconfig import ConfigError
+from sweeper.cluster.ledger import prune, read_cluster_uid
 from sweeper.cluster.retry import Retrier, RetryPolicy
 from sweeper.core import paths
 from sweeper.core.errors import ApiError, SweepAborted
@@ -40,10 +45,15 @@ from sweeper.core.reasons import Event, ExitCode
 from sweeper.core.settings import Observing, Settings
 from sweeper.core.summary import ApplyResult, Summary, exit_status, summarize
 from sweeper.core.verdicts import Plan
-from sweeper.output.notices import SERVICEACCOUNT_NAMESPACE_FILE, SweepEnd, announce
+from sweeper.output.notices import (
+    SERVICEACCOUNT_NAMESPACE_FILE,
+    SweepEnd,
+    announce,
+    events_namespace,
+)
 from sweeper.output.progress import SLOW_REQUEST_SECONDS, Progress
 from sweeper.output.report import Reporter
-from sweeper.runs.execute import apply
+from sweeper.runs.execute import WriteAhead, apply
 
 
 def _utc_now() -> datetime:
@@ -95,12 +105,16 @@ def run_sweep(
     started = runtime.monotonic()
     _log_start(settings, reporter)
     client: KubeClient | None = None
+    stages: _Stages | None = None
     try:
         client = connect(settings, runtime, started=started, reporter=reporter)
     except ConfigError as error:
         stages = _Stages(ExitCode.USAGE, str(error))
     else:
+        stages = _identify(client, reporter)
+    if client is not None and stages is None:
         stages = _run_stages(client, settings=settings, reporter=reporter, runtime=runtime)
+    assert stages is not None
     summary = summarize(
         exit_code=int(stages.code),
         dry_run=settings.dry_run,
@@ -124,6 +138,19 @@ def run_sweep(
     )
     reporter.summary(summary)
     return SweepResult(int(stages.code), stages.error, stages.inventory, summary)
+
+
+def _identify(client: KubeClient, reporter: Reporter) -> _Stages | None:
+    """Read the cluster's identity onto every later line; the stages of a sweep that
+    cannot (it goes no further), else None."""
+    try:
+        reporter.identify(read_cluster_uid(client))
+    except ApiError as error:
+        code = ExitCode.USAGE if error.denied else ExitCode.READ_FAILED
+        return _Stages(code, f"cannot read the cluster's identity: {error}")
+    except SweepAborted as error:
+        return _Stages(ExitCode.READ_FAILED, str(error), interrupted=True)
+    return None
 
 
 def _log_start(settings: Settings, reporter: Reporter) -> None:
@@ -263,6 +290,10 @@ def _run_stages(
         return _Stages(ExitCode.OK)
     inventory, the_plan, settings = judged.inventory, judged.plan, judged.settings
     reporter.planned(the_plan)
+    recording = settings.recording
+    namespace = None
+    if recording.enabled:
+        namespace = events_namespace(recording.namespace, runtime.namespace_file)
     result = apply(
         the_plan,
         client=client,
@@ -270,7 +301,10 @@ def _run_stages(
         settings=settings,
         reporter=reporter,
         stop=runtime.stop,
+        ahead=WriteAhead(namespace, now=runtime.now),
     )
+    if namespace is not None and not settings.dry_run and not runtime.stop.is_set():
+        _prune(client, namespace=namespace, settings=settings, reporter=reporter, runtime=runtime)
     code, error = exit_status(inventory, the_plan, result)
     return _Stages(
         code,
@@ -281,6 +315,32 @@ def _run_stages(
         interrupted=bool(result.aborted),
         gatekeeper=settings.rules.gatekeeper,
     )
+
+
+def _prune(
+    client: KubeClient, *, namespace: str, settings: Settings, reporter: Reporter, runtime: Runtime
+) -> None:
+    """Delete the records older than ``--record-retention``; best effort, logged."""
+    retention = settings.recording.retention
+    try:
+        pruned = prune(client, namespace, now=runtime.now(), retention=retention)
+    except (ApiError, SweepAborted) as error:
+        reporter.event(
+            Event.RECORD_PRUNE_FAILED,
+            "old records could not be pruned; they are kept",
+            level=logging.WARNING,
+            namespace=namespace,
+            error=str(error),
+        )
+        return
+    if pruned:
+        reporter.event(
+            Event.RECORDS_PRUNED,
+            "records older than --record-retention deleted",
+            namespace=namespace,
+            pruned=pruned,
+            retention_seconds=int(retention.total_seconds()),
+        )
 
 
 @contextlib.contextmanager

@@ -164,6 +164,8 @@ _FIXED_TYPES = (
         returns_deleted_object=True,
     ),
     ResourceType(CORE, "v1", "events", "Event", "event", True, ("ev",)),
+    ResourceType(CORE, "v1", "namespaces", "Namespace", "namespace", False, ("ns",)),
+    ResourceType(CORE, "v1", "configmaps", "ConfigMap", "configmap", True, ("cm",)),
     ResourceType(
         APPS, "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",)
     ),

@@ -33,10 +33,14 @@ class Fault:
         delay: float,
         times: int | None,
         owner: _Owner,
+        applied: bool = False,
     ) -> None:
         self.method, self.path, self.query = method.upper(), path, query
         self.status, self.retry_after, self.body = status, retry_after, body
         self.drop, self.delay, self.times = drop, delay, times
+        # Serve the request for real first, then answer with the fault: a write that took
+        # effect while its answer was lost (dropped) or replaced (a 503 from a proxy).
+        self.applied = applied
         self.hits = 0
         self._path_re = re.compile(path)
         self._query_re = re.compile(query) if query is not None else None
@@ -62,7 +66,8 @@ class Fault:
     def __repr__(self) -> str:
         return (
             f"Fault(method={self.method!r}, path={self.path!r}, status={self.status}, "
-            f"drop={self.drop}, delay={self.delay}, times={self.times}, hits={self.hits})"
+            f"drop={self.drop}, delay={self.delay}, times={self.times}, hits={self.hits}, "
+            f"applied={self.applied})"
         )
 
 

@@ -2,9 +2,10 @@
 request handler.
 
 Contract: each request is logged, then its hooks run, then a matching fault plays (delay,
-drop, status or raw body), then the bearer token is checked, then `FakeApiServer._serve`
-answers it; an `ApiError` becomes its Status body, `GroupVersionNotServed` Go's plain-text
-404, anything else a 500 Status carrying the traceback. TLS handshakes run in the
+drop, status or raw body; an ``applied`` fault serves the request for real first), then
+the bearer token is checked, then `FakeApiServer._serve` answers it; an `ApiError` becomes
+its Status body, `GroupVersionNotServed` Go's plain-text 404, anything else a 500 Status
+carrying the traceback. TLS handshakes run in the
 connection's own thread. Open connections are tracked so `stop()` can close them. Stdlib only.
 """
 
@@ -107,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
             for action in fake._store.take_hooks(self.command, split.path):
                 action(fake)
             fault = fake._store.take_fault(self.command, split.path, split.query)
+            if fault is not None and fault.applied:
+                with contextlib.suppress(ApiError, GroupVersionNotServed):
+                    fake._serve(self.command, split.path, query, body)
             if fault is not None and self._apply(fault):
                 return
             if (

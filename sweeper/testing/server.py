@@ -19,6 +19,7 @@ import os
 import socket
 import ssl
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ class FakeApiServer:
         clock: Callable[[], datetime] | None = None,
         token: str | None = "test-token",
         tls: bool = True,
+        cluster_uid: str | None = None,
     ) -> None:
         self.vap_versions = tuple(vap_versions)
         self.token = token
@@ -57,6 +59,15 @@ class FakeApiServer:
         self._tls: TlsMaterial | None = None
         self.requests: list[RecordedRequest] = []
         self._store = Store(vap_versions=self.vap_versions, clock=clock or _utcnow)
+        # Every cluster has kube-system; its uid is the cluster's identity (cluster_uid).
+        self.cluster_uid = cluster_uid or str(uuid.uuid4())
+        self._store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "kube-system", "uid": self.cluster_uid},
+            }
+        )
         self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -186,9 +197,11 @@ class FakeApiServer:
         delay: float = 0.0,
         times: int | None = 1,
         query: str | None = None,
+        applied: bool = False,
     ) -> Fault:
         """Make matching requests misbehave: delay, then drop, or answer `status` (with a
-        Kubernetes Status, or with `body` when given), or answer `body` with 200."""
+        Kubernetes Status, or with `body` when given), or answer `body` with 200. With
+        `applied`, the request is served for real first (a write whose answer is lost)."""
         return self._store.add_fault(
             Fault(
                 method=method,
@@ -201,6 +214,7 @@ class FakeApiServer:
                 delay=delay,
                 times=times,
                 owner=self._store,
+                applied=applied,
             )
         )
 

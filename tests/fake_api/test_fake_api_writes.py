@@ -151,3 +151,18 @@ def test_deployments_are_stored_listed_by_label_and_read(server: FakeApiServer) 
     status, _, body = call(server, "GET", path + "/gatekeeper-audit")
     assert status == 200 and body["spec"]["template"]["spec"]["containers"][0]["name"] == "manager"
     assert call(server, "GET", "/apis/apps/v1/namespaces/other/deployments")[2]["items"] == []
+
+
+def test_a_policy_without_validations_is_refused_like_kube_apiserver(server) -> None:
+    """Found by the parity test on a real API server (v1.36): a VAP needs a validation or an
+    audit annotation; the fake stored one with neither."""
+    path = f"/apis/{ADM}/v1/validatingadmissionpolicies"
+    empty = {"metadata": {"name": "p"}, "spec": {"validations": [], "failurePolicy": "Fail"}}
+    status, _, body = call(server, "POST", path, empty)
+    assert (status, body["reason"]) == (422, "Invalid")
+    assert [c["field"] for c in body["details"]["causes"]] == [
+        "spec.validations",
+        "spec.auditAnnotations",
+    ]
+    audited = {**empty, "spec": {"auditAnnotations": [{"key": "k", "valueExpression": "'v'"}]}}
+    assert call(server, "POST", path, audited)[0] == 201

@@ -113,6 +113,7 @@ def gatekeeper_deployments(
             },
             "spec": {
                 "replicas": 1,
+                "selector": {"matchLabels": {"gatekeeper.sh/system": "yes"}},
                 "template": {
                     "metadata": {"labels": dict(labels)},
                     "spec": {"containers": [manager]},

@@ -9,6 +9,7 @@ from scenarios.observed import gatekeeper_deployments
 from sweeper.core import gatekeeper as gk
 from sweeper.core import observe
 from sweeper.core.gatekeeper import GatekeeperDefaults
+from sweeper.testing import objects as make
 
 
 def enforcement_point_removed() -> Scenario:
@@ -24,7 +25,8 @@ def enforcement_point_removed() -> Scenario:
     c.template("K8sBlockNodePort", generate_vap=False)
     c.constraint("K8sBlockNodePort", "no-nodeport")
     limits_template = c.template("K8sContainerLimits", cel=False, policy=False)
-    c.policy(limits_template)  # generated while the template still had its CEL code
+    # Generated while the template still had its CEL code (a policy needs a validation).
+    c.policy(make.template("K8sContainerLimits", uid=limits_template["metadata"]["uid"]))
     c.constraint("K8sContainerLimits", "limits")
     return Scenario(
         "4-enforcement-point-removed",

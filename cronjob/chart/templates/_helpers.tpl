@@ -43,6 +43,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- end }}
 
+{{/* The records' namespace: sweeper.recordNamespace, else the release's (the pod's own). */}}
+{{- define "gatekeeper-sweeper.recordNamespace" -}}
+{{- default .Release.Namespace .Values.sweeper.recordNamespace }}
+{{- end }}
+
 {{/* The Events' namespace: events.namespace, else the release's (the pod's own). */}}
 {{- define "gatekeeper-sweeper.eventsNamespace" -}}
 {{- default .Release.Namespace .Values.events.namespace }}
@@ -101,6 +106,9 @@ appends it. Called with (dict "root" $ "dryRun" bool): the one-shot Job has its 
   (list "SWEEPER_OUTPUT" $s.output)
   (list "SWEEPER_PUSHGATEWAY_URL" $s.pushgatewayUrl)
   (list "SWEEPER_INSECURE_SKIP_TLS_VERIFY" $s.insecureSkipTlsVerify)
+  (list "SWEEPER_RECORD" $s.record)
+  (list "SWEEPER_RECORD_NAMESPACE" $s.recordNamespace)
+  (list "SWEEPER_RECORD_RETENTION" $s.recordRetention)
   (list "SWEEPER_OBSERVE_GATEKEEPER" (ternary nil false $root.Values.gatekeeper.observe))
   (list "SWEEPER_GATEKEEPER_NAMESPACE" (ternary nil $root.Values.gatekeeper.namespace (eq $root.Values.gatekeeper.namespace "gatekeeper-system")))
   (list "SWEEPER_EVENTS_NAMESPACE" (ternary $root.Values.events.namespace nil $root.Values.events.enabled))
@@ -142,6 +150,7 @@ spec:
   automountServiceAccountToken: true
   enableServiceLinks: false
   restartPolicy: Never  # required by podFailurePolicy
+  terminationGracePeriodSeconds: {{ .root.Values.job.terminationGracePeriodSeconds }}
   {{- with .root.Values.priorityClassName }}
   priorityClassName: {{ . }}
   {{- end }}
