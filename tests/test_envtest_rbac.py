@@ -7,6 +7,7 @@ same token is refused what the sweeper must never do."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +27,10 @@ RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "Ro
 CHART_RELEASE = "sweeper-chart"  # its own names, beside the kustomize base's
 
 
-def render(source: str) -> tuple[list[dict[str, Any]], str]:
+def render(source: str, state_dir: Path) -> tuple[list[dict[str, Any]], str]:
     """(objects, the sweeper's namespace) of the kustomize base + events, or of the chart."""
     if source == "kustomize":
-        return kustomize(ROOT / "examples" / "with-events"), "gatekeeper-sweeper"
+        return kustomize(ROOT / "examples" / "with-events", state_dir), "gatekeeper-sweeper"
     values = {"events": {"enabled": True}, "gatekeeper": {"observe": True}}
     with helm().Chart.load(CHART) as chart:
         rendered = chart.render(values=values, name=CHART_RELEASE, namespace=CHART_RELEASE)
@@ -59,7 +60,7 @@ def ensure(api: RealApi, obj: dict[str, Any]) -> None:
 @pytest.fixture(scope="module", params=["kustomize", "chart"])
 def service_account(request, control_plane: ControlPlane, tmp_path_factory) -> dict[str, Any]:
     """The shipped RBAC applied; a kubeconfig with a TokenRequest token of its ServiceAccount."""
-    objects, ns = render(request.param)
+    objects, ns = render(request.param, tmp_path_factory.mktemp("kubectl"))
     api = api_for(control_plane)
     for name in (ns, "gatekeeper-system"):
         ensure(api, namespace(name))

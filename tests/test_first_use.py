@@ -150,7 +150,7 @@ def test_sweeper_output_means_the_same_for_every_command(
     restored = invoke("restore", str(log), env=env)
     assert restored.exit_code == 2  # nothing to restore, but -o was understood
     assert restored.stdout.startswith("{") is not table
-    assert "no deleted lines matched" in restored.stderr
+    assert "no deleting or deleted lines matched" in restored.stderr
 
 
 def test_every_command_declares_output_identically() -> None:

@@ -105,7 +105,7 @@ def test_the_config_excludes_the_sweepers_namespace_from_the_webhook() -> None:
 def test_a_frozen_generated_policy_cannot_reach_the_labelled_namespace(
     server: FakeApiServer, tmp_path: Path
 ) -> None:
-    namespace = one(kustomize(EXAMPLE), "Namespace")
+    namespace = one(kustomize(EXAMPLE, tmp_path), "Namespace")
     labels = {
         **namespace["metadata"]["labels"],
         "kubernetes.io/metadata.name": "gatekeeper-sweeper",

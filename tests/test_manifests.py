@@ -167,14 +167,14 @@ def test_base_puts_everything_in_its_namespace_but_the_observer_role(tmp_path: P
             assert namespace == "gatekeeper-sweeper", obj["kind"]
 
 
-def test_a_sigterm_never_cuts_a_deletion_in_the_middle() -> None:
+def test_a_sigterm_never_cuts_a_deletion_in_the_middle(tmp_path: Path) -> None:
     """The grace period outlasts the request in flight plus the write-ahead record before a
     DELETE (two requests of --request-timeout), so the sweep ends as tests/test_signals.py
     shows, not by SIGKILL."""
     from rendering import kustomize
 
     for directory in ("cronjob", "cronjob/oneshot"):
-        for obj in kustomize(ROOT / directory):
+        for obj in kustomize(ROOT / directory, tmp_path):
             if obj["kind"] not in ("CronJob", "Job"):
                 continue
             job = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]

@@ -241,6 +241,7 @@ def _explain(kubeconfig: str, *names: str) -> str:
             "insecure_skip_tls_verify": False,
             "request_timeout": timedelta(seconds=5),
             "min_age": timedelta(0),
+            "output": "text",
         }
     )
     code = explain_command(names, settings, out=out, err=err)
