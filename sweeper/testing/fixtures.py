@@ -10,10 +10,9 @@ why, when ``KUBEBUILDER_ASSETS`` does not name the binaries. Load with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import signal
 import threading
+from collections.abc import Iterator
 
 import pytest
 
