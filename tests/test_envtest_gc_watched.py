@@ -3,7 +3,8 @@ starts watching a new CRD's kind at its next discovery resync, ~30 s after the f
 installed it, while the other envtest tests run): ``kubectl delete --cascade=orphan`` leaves
 a binding the sweep reports as ``orphaned-unowned``; an owner deleted normally while a sweep
 runs is handled by the collector and the sweep counts ``already_gone``; and what Gatekeeper's
-uninstall leaves is swept (``gatekeeper-uninstalled``)."""
+uninstall leaves is swept (``gatekeeper-uninstalled``); a CRD deleted while its kind is
+watched takes its bindings with it (nothing left behind)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from scenarios.building import AUDIT_ONLY, Cluster
 from test_envtest_gc import control_dependent, install_and_remove_crds, settle_and_sweep
 
 from sweeper.cluster.kube import KubeClient
+from sweeper.core.gatekeeper import CONSTRAINTS_GROUP
 from sweeper.testing import objects as make
 from sweeper.testing.controlplane import ControlPlane
-from sweeper.testing.realapi import RealApi, path_of
+from sweeper.testing.realapi import CRD, CRD_API, RealApi, path_of, resource_path
 
 pytestmark = pytest.mark.envtest
 KUBECTL = shutil.which("kubectl")
@@ -101,6 +103,19 @@ def test_an_owner_deleted_during_a_sweep_is_collected_and_counted_already_gone(
     assert run.names("already_gone") == {binding["metadata"]["name"]}
     assert run.summary["already_gone"] == 1 and run.summary["deleted"] == 0
     assert not run.events("delete_failed")
+
+
+def test_a_watched_kinds_crd_deleted_takes_its_bindings_with_it(
+    gc_control_plane: ControlPlane, watching: RealApi
+) -> None:
+    """The healthy path: the CRD's deletion removes its constraints, and the collector,
+    watching the kind, removes their bindings; nothing is left to sweep."""
+    owner, binding = owned_binding(watching, "crd-deleted")
+    watching.delete(resource_path(CRD_API, CRD, f"{WATCHED_KIND.lower()}.{CONSTRAINTS_GROUP}"))
+    watching.wait_for("binding collected", lambda: watching.get(path_of(binding)) is None)
+    assert watching.get(path_of(owner)) is None
+    run = real_sweep(gc_control_plane.kubeconfig)
+    assert run.exit_code == 0 and run.summary["candidates"] == 0
 
 
 def test_what_an_uninstall_leaves_is_swept(
