@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ from sweeper.testing.controlplane import ControlPlane
 from sweeper.testing.realapi import RealApi, resource_path
 
 pytestmark = pytest.mark.envtest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leave_it_clean(control_plane: ControlPlane) -> Iterator[None]:
+    """The last test's objects go at the end of the module: a kept binding enforces on
+    every write, and the control plane is shared with the rest of the session."""
+    yield
+    api_for(control_plane).wipe()
+
+
 ACCOUNT = "envtest-sweeper"
 USER = f"system:serviceaccount:default:{ACCOUNT}"
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}

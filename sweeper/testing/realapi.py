@@ -280,11 +280,16 @@ class RealApi:
         self.wait_for("Gatekeeper objects wiped", all_gone, timeout)
 
     def admits(self) -> bool:
-        """Whether a label-less ConfigMap and Namespace would be admitted (dry runs): false
+        """Whether a label-less ClusterRole and ConfigMap would be admitted (dry runs): false
         while a deleted binding still enforces (admission refreshes its policies about once a
-        second). Both scopes: a namespaceSelector never excludes a cluster-scoped object."""
+        second). Both scopes: a namespaceSelector never excludes a cluster-scoped object
+        (but a Namespace, which it selects by the Namespace's own labels)."""
         probes = [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": _PROBE}},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": _PROBE},
+            },
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
