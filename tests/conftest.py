@@ -64,3 +64,22 @@ def loki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loki]:
     service = start_loki(assets, directory, tool_env(directory / "home"))
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def gc_watched(gc_control_plane):
+    """The GC control plane with ``WATCHED_KIND``'s CRDs installed: the collector watches that
+    kind only from its next discovery resync (~30 s), so the tests that need it run last
+    (``pytest_collection_modifyitems``) and wait for it with
+    ``wait_until_collector_watches``; the CRDs are created by the first GC test, and the other
+    envtest tests run during the wait."""
+    from envtest_support import api_for, watched_kind_objects
+
+    api = api_for(gc_control_plane)
+    api.load(watched_kind_objects())
+    return api
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that need the collector to watch a new kind run last (a stable sort)."""
+    items.sort(key=lambda item: "test_envtest_gc_watched" in item.nodeid)

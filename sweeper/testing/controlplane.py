@@ -53,7 +53,7 @@ def envtest_assets(*, controller_manager: bool = False) -> tuple[Path | None, st
     value = os.environ.get(ENV_VAR, "")
     if not value:
         return None, f"{ENV_VAR} is not set (the folder with etcd and kube-apiserver)"
-    folder = Path(value)
+    folder = Path(value).resolve()  # the processes run in their own workdir
     if not folder.is_dir():
         return None, f"{ENV_VAR}={value} is not a folder"
     wanted = [ETCD, APISERVER, *([KCM] if controller_manager else [])]

@@ -57,6 +57,7 @@ ADMISSION = "admissionregistration.k8s.io/v1"
 VAP, VAPB = "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"
 CRD = "CustomResourceDefinition"
 GK_NAMESPACE = "gatekeeper-system"
+_PROBE = "sweeper-admission-probe"
 CRD_API = "apiextensions.k8s.io/v1"
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation")
 
@@ -279,19 +280,30 @@ class RealApi:
         self.wait_for("Gatekeeper objects wiped", all_gone, timeout)
 
     def admits(self) -> bool:
-        """Whether a label-less ConfigMap would be admitted (dry run): false while a deleted
-        binding still enforces (admission refreshes its policies about once a second)."""
-        probe = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "sweeper-admission-probe", "namespace": "default"},
-        }
-        try:
-            self.create(probe, query={"dryRun": "All"})
-        except ApiError as err:
-            if err.status in (400, 403, 422) and "denied request" in str(err):
-                return False
-            raise
+        """Whether a label-less ClusterRole and ConfigMap would be admitted (dry runs): false
+        while a deleted binding still enforces (admission refreshes its policies about once a
+        second). Both scopes: a namespaceSelector never excludes a cluster-scoped object
+        (but a Namespace, which it selects by the Namespace's own labels)."""
+        probes = [
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": _PROBE},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": _PROBE, "namespace": "default"},
+            },
+        ]
+        for probe in probes:
+            try:
+                self.create(probe, query={"dryRun": "All"})
+            except ApiError as err:
+                if err.status in (400, 403, 422) and "denied request" in str(err):
+                    return False
+                if err.status != 409:  # 409: a probe of that name exists; admitted
+                    raise
         return True
 
     def _gatekeeper_crds(self) -> list[dict[str, Any]]:
