@@ -207,3 +207,19 @@ def test_promtool_parses_the_dashboards_promql(tmp_path: Path) -> None:
     pushed = {f"gatekeeper_sweeper_{name}" for name, *_ in _sample_metrics()}
     for query in queries:
         assert set(re.findall(r"gatekeeper_sweeper_[a-z_]+", query)) <= pushed, query
+
+
+def test_the_loki_rules_runbook_links_follow_their_value() -> None:
+    """loki.rules.runbookUrl replaces the placeholder base of every Loki alert's runbook link."""
+    placeholder = "https://github.com/example/gatekeeper-sweeper/blob/main/docs/runbook.md"
+    wanted = "https://wiki.example.com/runbooks/gatekeeper-sweeper"
+    shipped = yaml.safe_load(LOKI_RULES.read_text())
+    values = {"loki": {"rules": {"enabled": True, "runbookUrl": wanted}}}
+    config_map = one(render_chart(values), "ConfigMap", "-loki-rules")
+    rendered = yaml.safe_load(config_map["data"]["gatekeeper-sweeper.yaml"])
+
+    def links(rules: dict) -> list[str]:
+        return [r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"]]
+
+    assert links(shipped) and all(link.startswith(placeholder + "#") for link in links(shipped))
+    assert links(rendered) == [link.replace(placeholder, wanted) for link in links(shipped)]
