@@ -53,14 +53,15 @@ def critical_path(shape: dict[str, Any], *, page_size: int = 500) -> int:
     return 1 + generated + owners  # 1: discovery of the admission group
 
 
-def read_phase(kubeconfig: str, read_concurrency: int) -> dict[str, Any]:
-    """Time one read phase in this process, as ``sweep.judge`` reads (without the plan)."""
+def read_phase(kubeconfig: str, read_concurrency: int, *extra: str) -> dict[str, Any]:
+    """Time one read phase in this process, as ``sweep.judge`` reads (without the plan);
+    ``extra``: more sweep options (``--read-qps``, say)."""
     from sweeper.cli import commands as cli
     from sweeper.cli import options
     from sweeper.cluster.gather import discover_vap_version, gather
     from sweeper.runs.sweep import Runtime, _no_cyclic_gc, connect
 
-    argv = ["--kubeconfig", kubeconfig, "--read-concurrency", str(read_concurrency)]
+    argv = ["--kubeconfig", kubeconfig, "--read-concurrency", str(read_concurrency), *extra]
     settings = options.build_settings(cli.sweep.make_context("sweep", argv).params)
     client = connect(settings, Runtime(), started=time.monotonic())
     started = time.perf_counter()

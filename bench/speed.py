@@ -2,17 +2,25 @@
 every core, and the kubectl + jq peer beside it. Prints each target with its measured ratio
 (median, min, max over interleaved runs); asserts nothing. Talks to 127.0.0.1 only.
 
-    python bench/speed.py [--pairs 2] [--delays 20,100] [--skip-peer] [--json PATH]
+    python bench/speed.py [--pairs 2] [--delays 20,100] [--big 50000] [--fleet-bindings 5000]
+                          [--skip-peer] [--skip-fleet] [--json PATH]
 
 - read phase (``discover_vap_version`` + ``gather``, in-process, default settings) at 10k
   bindings x 100 kinds, against two bounds: the round trips that cannot overlap with
   unlimited reads in flight, and the same at the configured concurrency and read budget
-  (per-kind LISTs 32 at a time; reads beyond --read-burst at --read-qps);
+  (per-kind LISTs 32 at a time; reads beyond --read-burst at --read-qps); and against the
+  raw replay at the same delay (``rawbound.py``: the same requests with urllib3 + json.loads
+  alone, at the same concurrency), which also pays the server's time to serve each page;
+- at 50k bindings (0 ms): the read phase and the whole dry run (in-process) against the raw
+  replay, A B interleaved; peak RSS of the dry-run command and of the sweep command;
 - a dry run with ~600 candidates at default settings (no --qps, no --read-qps given): all
   shown, its time against its own read phase;
 - 20 clusters at 20 ms, ``--all-contexts`` at the default --fleet-concurrency (4): CPU of the
   whole process tree (workers included, sampled from /proc) over wall, and the wall against
-  slowest single cluster x ceil(20 / 4);
+  slowest single cluster x ceil(20 / 4). Each cluster holds --fleet-bindings (5,000) bindings
+  over 20 kinds, so that decoding, not waiting, is most of a worker's time (at 1,000 the
+  fleet is latency-bound and no process layout raises CPU/wall); the worker processes seen
+  using CPU are counted;
 - the kubectl + jq peer (``peer.py``) at 1k bindings, when kubectl and jq are installed.
 
 A real kube-apiserver (issue 20) plugs in through ``Server``-like objects: anything with
@@ -36,12 +44,40 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import PY, ROOT, Server, machine, pages, sweep_argv
+from harness import PY, ROOT, Server, machine, pages, run_child, summary_of, sweep_argv
 from latency import critical_path, read_phase
+from rawbound import replay
 
 KINDS_IN_FLIGHT = 32  # gather's per-kind LIST pool at the default --read-concurrency 8
 READ_QPS, READ_BURST = 50.0, 100  # the defaults
 FLEET, FLEET_CONCURRENCY = 20, 4
+READ_CONCURRENCY = 8  # the default --read-concurrency
+
+
+def ca_file(kubeconfig: str) -> str | None:
+    """The CA the sweeper trusts for this kubeconfig (the raw replay verifies TLS as well)."""
+    from sweeper.cli import commands as cli
+    from sweeper.cli import options
+    from sweeper.cluster.kubeconfig import load_configuration
+
+    argv = ["--kubeconfig", kubeconfig]
+    settings = options.build_settings(cli.sweep.make_context("sweep", argv).params)
+    return load_configuration(settings.access).ssl_ca_cert
+
+
+def raw_run(server: Any) -> dict[str, Any]:
+    """One raw replay (``rawbound.replay``) at the default concurrency; its requests checked."""
+    server.command("reset")
+    got = replay(
+        server.info,
+        ca_file=ca_file(server.info["kubeconfig"]),
+        concurrency=READ_CONCURRENCY,
+        kinds_in_flight=KINDS_IN_FLIGHT,
+    )
+    sent = server.command("stats")["total"]
+    if sent != got["requests"]:
+        raise RuntimeError(f"raw replay counted {got['requests']} requests, server saw {sent}")
+    return got
 
 
 def met(ok: bool) -> str:
@@ -69,22 +105,28 @@ def configured_path(shape: dict[str, Any], *, page_size: int = 500) -> int:
 def measure_reads(server: Any, delay_ms: float, pairs: int) -> dict[str, Any]:
     """Read phase runs and both bounds, against any server with ``info`` and ``command``."""
     info = server.info
-    read_phase(info["kubeconfig"], 8)  # warm-up
-    runs, requests = [], 0
-    for _ in range(pairs):
+    read_phase(info["kubeconfig"], READ_CONCURRENCY)  # warm-up
+    raw_run(server)
+    runs, raws, requests, raw_requests = [], [], 0, 0
+    for _ in range(pairs):  # A (sweeper) B (raw replay), interleaved
         server.command("reset")
-        got = read_phase(info["kubeconfig"], 8)
+        got = read_phase(info["kubeconfig"], READ_CONCURRENCY)
         requests = server.command("stats")["total"]
         if got["failed"]:
             raise RuntimeError(f"read phase had {got['failed']} failed reads")
         runs.append(got["seconds"])
+        raw = raw_run(server)
+        raws.append(raw["seconds"])
+        raw_requests = raw["requests"]
     unlimited = critical_path(info["shape"]) * delay_ms / 1000
     paced = max(0.0, (requests - READ_BURST) / READ_QPS)
     configured = max(configured_path(info["shape"]) * delay_ms / 1000, paced)
     return {
         "delay_ms": delay_ms,
         "runs": runs,
+        "raw_runs": raws,
         "requests": requests,
+        "raw_requests": raw_requests,
         "bound_unlimited_s": unlimited,
         "bound_configured_s": configured,
         "rate_floor_s": paced,
@@ -136,6 +178,49 @@ def measure_dry_run(pairs: int) -> dict[str, Any]:
     }
 
 
+UNPACED = ("--read-qps", "100000", "--read-burst", "100000")
+
+
+def measure_big(bindings: int, pairs: int) -> dict[str, Any]:
+    """At ``bindings`` (0 ms): the read phase at default settings and with the read budget
+    lifted, and the in-process dry run, each beside a raw replay (A B interleaved); then the
+    peak RSS of the dry-run command (it keeps the raw pages) and of the sweep command."""
+    from sweeper.cli import commands as cli
+    from sweeper.cli import options
+    from sweeper.output.report import Reporter
+    from sweeper.runs.sweep import run_sweep
+
+    with Server("--bindings", str(bindings), "--kinds", "100") as server:
+        kubeconfig = server.info["kubeconfig"]
+        argv = ["--kubeconfig", kubeconfig, "--dry-run", "--min-age", "0"]
+        argv += ["--max-deletions", "0", "--max-deletion-percent", "0"]
+        settings = options.build_settings(cli.sweep.make_context("sweep", list(argv)).params)
+        read_phase(kubeconfig, READ_CONCURRENCY, *UNPACED)  # warm-up
+        raw_run(server)
+        out: dict[str, Any] = {"bindings": bindings, "reads": [], "unpaced": [], "dry": []}
+        out["raws"], requests = [], 0
+        with open(os.devnull, "w") as sink:
+            for _ in range(pairs):
+                server.command("reset")
+                out["reads"].append(read_phase(kubeconfig, READ_CONCURRENCY)["seconds"])
+                requests = server.command("stats")["total"]
+                out["raws"].append(raw_run(server)["seconds"])
+                out["unpaced"].append(read_phase(kubeconfig, READ_CONCURRENCY, *UNPACED)["seconds"])
+                started = time.perf_counter()
+                reporter = Reporter(stream=sink, level="info")
+                run_sweep(settings, reporter=reporter)
+                reporter.close()
+                out["dry"].append(time.perf_counter() - started)
+        out["requests"] = requests
+        out["rate_floor_s"] = max(0.0, (requests - READ_BURST) / READ_QPS)
+        dry = run_child([PY, "-m", "sweeper", "sweep", *argv])
+        real = run_child(sweep_argv(kubeconfig))
+    out["rss_dry_mb"], out["rss_sweep_mb"] = dry.maxrss_mb, real.maxrss_mb
+    out["codes"] = [dry.code, real.code]
+    out["deleted"] = summary_of(real.stdout).get("deleted")
+    return out
+
+
 def _tree_ticks(root: int, seen: dict[int, int]) -> None:
     """Record utime+stime (clock ticks) of ``root`` and every process below it."""
     parents: dict[int, int] = {}
@@ -158,8 +243,9 @@ def _tree_ticks(root: int, seen: dict[int, int]) -> None:
             seen[pid] = max(seen.get(pid, 0), value)
 
 
-def run_tree(argv: list[str]) -> tuple[float, float, int]:
-    """Wall, CPU of the whole process tree (sampled every 20 ms), and the exit code."""
+def run_tree(argv: list[str]) -> tuple[float, float, int, int]:
+    """Wall, CPU of the whole process tree (sampled every 20 ms), the exit code, and how many
+    processes of the tree used at least a tenth of the wall in CPU (busy workers)."""
     seen: dict[int, int] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -177,21 +263,19 @@ def run_tree(argv: list[str]) -> tuple[float, float, int]:
     finally:
         done.set()
         sampler.join(timeout=5)
-    return (
-        time.perf_counter() - started,
-        sum(seen.values()) / os.sysconf("SC_CLK_TCK"),
-        proc.returncode,
-    )
+    wall, tick = time.perf_counter() - started, os.sysconf("SC_CLK_TCK")
+    busy = sum(1 for ticks in seen.values() if ticks / tick >= 0.1 * wall)
+    return wall, sum(seen.values()) / tick, proc.returncode, busy
 
 
-def measure_fleet(pairs: int) -> dict[str, Any]:
+def measure_fleet(pairs: int, bindings: int) -> dict[str, Any]:
     servers = []
     try:
         for i in range(FLEET):
             servers.append(
                 Server(
                     "--bindings",
-                    "1000",
+                    str(bindings),
                     "--kinds",
                     "20",
                     "--delay",
@@ -202,22 +286,31 @@ def measure_fleet(pairs: int) -> dict[str, Any]:
             )
         kubeconfig = os.pathsep.join(s.info["kubeconfig"] for s in servers)
         base = sweep_argv(kubeconfig, "--dry-run")
-        ratios, cpu_wall, codes = [], [], set()
+        ratios, cpu_wall, speedup, busy, codes = [], [], [], [], set()
         for _ in range(pairs):  # A (each alone) B (the fleet)
-            slowest = 0.0
+            slowest, total = 0.0, 0.0
             for i in range(FLEET):
-                wall, _, code = run_tree([*base, "--context", f"c{i:02d}"])
-                slowest, _ = max(slowest, wall), codes.add(code)
-            wall, cpu, code = run_tree(
+                wall, _, code, _ = run_tree([*base, "--context", f"c{i:02d}"])
+                slowest, total, _ = max(slowest, wall), total + wall, codes.add(code)
+            wall, cpu, code, workers = run_tree(
                 [*base, "--all-contexts", "--fleet-concurrency", str(FLEET_CONCURRENCY)]
             )
             codes.add(code)
             ratios.append(wall / (slowest * math.ceil(FLEET / FLEET_CONCURRENCY)))
             cpu_wall.append(cpu / wall)
+            speedup.append(total / wall)
+            busy.append(workers)
     finally:
         for server in servers:
             server.close()
-    return {"ratios": ratios, "cpu_wall": cpu_wall, "codes": sorted(codes)}
+    return {
+        "bindings": bindings,
+        "ratios": ratios,
+        "cpu_wall": cpu_wall,
+        "speedup": speedup,
+        "busy": busy,
+        "codes": sorted(codes),
+    }
 
 
 def measure_peer(pairs: int) -> dict[str, Any] | None:
@@ -234,6 +327,8 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--delays", default="20,100", help="milliseconds, comma-separated")
+    parser.add_argument("--big", type=int, default=50_000, help="bindings; 0 skips it")
+    parser.add_argument("--fleet-bindings", type=int, default=5000)
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--json", default=None)
@@ -260,9 +355,33 @@ def main() -> None:
                 f"read phase at {delay:.0f} ms, 10k bindings x 100 kinds, "
                 f"{row['requests']} requests: {spread(ratios)} of the {name} bound{mark}"
             )
+        raw_ratios = [run / raw for run, raw in zip(row["runs"], row["raw_runs"], strict=True)]
+        lines.append(
+            f"  read phase / raw replay at {delay:.0f} ms ({row['raw_requests']} requests, "
+            f"urllib3 + json.loads, same concurrency, interleaved): {spread(raw_ratios)}"
+        )
         lines.append(
             f"  (read budget alone: {row['rate_floor_s']:.2f}s of pacing at 50/s, burst 100)"
         )
+    if args.big:
+        big = measure_big(args.big, args.pairs)
+        out["big"] = big
+        floor = big["rate_floor_s"]
+        paced = [run / max(raw, floor) for run, raw in zip(big["reads"], big["raws"], strict=True)]
+        unpaced = [run / raw for run, raw in zip(big["unpaced"], big["raws"], strict=True)]
+        dry = [run / max(raw, floor) for run, raw in zip(big["dry"], big["raws"], strict=True)]
+        lines += [
+            f"at {big['bindings']} bindings x 100 kinds, 0 ms, {big['requests']} requests "
+            f"(read budget floor {floor:.2f}s at 50/s, burst 100):",
+            f"  read phase, read budget lifted / raw replay: {spread(unpaced)}",
+            f"  read phase, default settings / max(raw replay, budget floor): {spread(paced)}",
+            f"  dry run (in-process, default settings) / max(raw replay, budget floor): "
+            f"{spread(dry)} (target <= 1.5x: {met(statistics.median(dry) <= 1.5)})",
+            f"  peak RSS: dry-run command {big['rss_dry_mb']:.0f} MB, sweep command "
+            f"{big['rss_sweep_mb']:.0f} MB (target < 200 MB: "
+            f"{met(max(big['rss_dry_mb'], big['rss_sweep_mb']) < 200)}); exit codes "
+            f"{big['codes']}, deleted {big['deleted']}",
+        ]
     dry = measure_dry_run(args.pairs)
     out["dry_run"] = dry
     lines.append(
@@ -274,15 +393,20 @@ def main() -> None:
     if dry["exit_code"]:
         lines.append(f"  stderr: {dry['stderr']}")
     if not args.skip_fleet:
-        fleet = measure_fleet(args.pairs)
+        fleet = measure_fleet(args.pairs, args.fleet_bindings)
         out["fleet"] = fleet
         lines.append(
-            f"fleet, {FLEET} clusters at 20 ms, --fleet-concurrency {FLEET_CONCURRENCY}: "
+            f"fleet, {FLEET} clusters of {fleet['bindings']} bindings x 20 kinds at 20 ms, "
+            f"--fleet-concurrency {FLEET_CONCURRENCY}: "
             f"CPU/wall {spread(fleet['cpu_wall'])} (target > 1.5: "
             f"{'met' if statistics.median(fleet['cpu_wall']) > 1.5 else 'MISSED'}); "
             f"wall / (slowest x {math.ceil(FLEET / FLEET_CONCURRENCY)}) {spread(fleet['ratios'])} "
             f"(target <= 1.0x: {met(statistics.median(fleet['ratios']) <= 1.0)}); "
             f"exit codes {fleet['codes']}"
+        )
+        lines.append(
+            f"  sum of the singles' walls / fleet wall {spread(fleet['speedup'])}; processes "
+            f"busy >= 10% of the wall: {fleet['busy']} (parent, forkserver and workers)"
         )
     peer = None if args.skip_peer else measure_peer(args.pairs)
     if peer is not None:

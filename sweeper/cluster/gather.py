@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from sweeper.cluster.kube import ApiError, KubeClient
@@ -256,8 +256,9 @@ def _gather(reads: _Reads, vap_version: str, *, keep_pages: bool) -> Inventory:
         for k in missing
     ]
     constraint_reads = [reads.kinds_pool.submit(_constraints, reads, e) for e in served.values()]
+    discovered = _discover_on_first_absent(reads, crd_reads)
     found = [read.result() for read in crd_reads]
-    for kind, presence, entry in _unlisted_kinds(reads, missing, found):
+    for kind, presence, entry in _unlisted_kinds(reads, missing, found, discovered):
         kinds[kind] = presence
         if entry is not None:  # present but unlabelled: list its constraints as well
             served[kind] = entry
@@ -315,20 +316,33 @@ def _missing_kinds(bindings: list[AdmissionObject], *, known: Any) -> list[str]:
     return sorted(referenced - set(known))
 
 
+def _discover_on_first_absent(
+    reads: _Reads, crd_reads: list[Future[tuple[Presence, dict[str, Any] | None]]]
+) -> dict[str, ConstraintKind] | None:
+    """Discovery of the constraints group, read as soon as one GET of a missing kind's CRD
+    answers 404 (the chain GET, group, versions is the longest of the owner reads: it does
+    not wait for the slowest GET); None when none does, or discovery failed."""
+    pending = set(crd_reads)
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        if any(read.result()[0] is Presence.ABSENT for read in done):
+            return reads.served_constraint_kinds()
+    return None
+
+
 def _unlisted_kinds(
     reads: _Reads,
     missing: list[str],
     found: list[tuple[Presence, dict[str, Any] | None]],
+    served: dict[str, ConstraintKind] | None,
 ) -> list[tuple[str, Presence, ConstraintKind | None]]:
     """Each missing kind, from the GET of its CRD by name (``found``): present, absent or
     unknown.
 
-    Such a kind is only gone once that GET answered 404 AND discovery does not serve it: a
-    CRD is named after its plural, so an unlabelled CRD with an unusual plural escapes the
-    GET by name. Discovery is read only when some GET answered 404.
+    Such a kind is only gone once that GET answered 404 AND discovery (``served``) does not
+    serve it: a CRD is named after its plural, so an unlabelled CRD with an unusual plural
+    escapes the GET by name. Discovery is read only when some GET answered 404.
     """
-    absent = any(presence is Presence.ABSENT for presence, _ in found)
-    served = reads.served_constraint_kinds() if absent else None
     out = []
     for kind, (presence, crd) in zip(missing, found, strict=True):
         entry = constraint_kind(crd) if crd is not None else None
