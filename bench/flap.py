@@ -4,15 +4,15 @@
 
 Starts its own control plane (etcd, kube-apiserver, kube-controller-manager with the garbage
 collector) and Gatekeeper v3.21.1's manager under a temporary directory, on 127.0.0.1, and
-stops them by PID at the end. The sweeper's namespace (its write-ahead records) is
-installed exempt from Gatekeeper as docs/gatekeeper-exemption.md says. A few healthy templates and constraints stay for the whole run.
-Each round makes two leftovers the way they happen (a constraint switched to ``scoped``
-without ``vap.k8s.io``, which v3.21.1 leaves bound; a new-scheme binding a v3.22.1+
-Gatekeeper made before a rollback), sweeps, lets Gatekeeper reconcile (probe), and judges by
-uid: deleted objects back under their name are re-created (wrong deletions), survivors with a
-new uid were replaced. Then it puts the constraint back. Prints one line per round and a
-total; exit 1 if anything was re-created or replaced or a sweep failed. Never asserts
-timings.
+stops them by PID at the end. The sweeper's namespace (its write-ahead records) is installed
+exempt from Gatekeeper as docs/gatekeeper-exemption.md says. A few healthy templates and
+constraints stay for the whole run. Each round makes two leftovers the way they happen (a
+constraint switched to ``scoped`` without ``vap.k8s.io``, which v3.21.1 leaves bound; a
+new-scheme binding a v3.22.1+ Gatekeeper made before a rollback), sweeps, lets Gatekeeper
+reconcile (probe), and judges by uid: deleted objects back under their name are re-created
+(wrong deletions), survivors with a new uid were replaced. Then it puts the constraint back.
+Prints one line per round and a total; exit 1 if anything was re-created or replaced or a
+sweep failed. Never asserts timings.
 """
 
 from __future__ import annotations
