@@ -4,13 +4,15 @@
 
 Starts its own control plane (etcd, kube-apiserver, kube-controller-manager with the garbage
 collector) and Gatekeeper v3.21.1's manager under a temporary directory, on 127.0.0.1, and
-stops them by PID at the end. A few healthy templates and constraints stay for the whole run.
-Each round makes two leftovers the way they happen (a constraint switched to ``scoped``
-without ``vap.k8s.io``, which v3.21.1 leaves bound; a new-scheme binding a v3.22.1+
-Gatekeeper made before a rollback), sweeps, lets Gatekeeper reconcile (probe), and judges by
-uid: deleted objects back under their name are re-created (wrong deletions), survivors with a
-new uid were replaced. Then it puts the constraint back. Prints one line per round and a
-total; exit 1 if anything was re-created or replaced. Never asserts timings.
+stops them by PID at the end. The sweeper's namespace (its write-ahead records) is installed
+exempt from Gatekeeper as docs/gatekeeper-exemption.md says. A few healthy templates and
+constraints stay for the whole run. Each round makes two leftovers the way they happen (a
+constraint switched to ``scoped`` without ``vap.k8s.io``, which v3.21.1 leaves bound; a
+new-scheme binding a v3.22.1+ Gatekeeper made before a rollback), sweeps, lets Gatekeeper
+reconcile (probe), and judges by uid: deleted objects back under their name are re-created
+(wrong deletions), survivors with a new uid were replaced. Then it puts the constraint back.
+Prints one line per round and a total; exit 1 if anything was re-created or replaced or a
+sweep failed. Never asserts timings.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from sweeper.testing.controlplane import envtest_assets, start_control_plane  # noqa: E402
 from sweeper.testing.flap import judge, snapshot  # noqa: E402
+from sweeper.testing.gatekeeper_exemption import documented_exemption  # noqa: E402
 from sweeper.testing.gatekeeper_manager import (  # noqa: E402
     GatekeeperManager,
     gatekeeper_assets,
@@ -75,17 +78,22 @@ def make_leftovers(rest: Rest, manager: GatekeeperManager) -> None:
     manager.wait_reconciled()
 
 
-def sweep(kubeconfig: Path, home: Path) -> dict:
+def sweep(kubeconfig: Path, home: Path) -> tuple[int, dict]:
+    """The sweep's exit code and what it deleted (kind, name) -> uid."""
     argv = [sys.executable, "-m", "sweeper", "sweep", "--kubeconfig", str(kubeconfig)]
     argv += ["--min-age", "0s", "--max-deletions", "0", "--max-deletion-percent", "0"]
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     lines = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
-    return {
+    for e in lines:
+        if e.get("level") == "error":
+            print(f"  sweep: {e.get('event')} {e.get('object_name', '')}: {e.get('error', '')}")
+    deleted = {
         (e["object_kind"], e["object_name"]): e["object_uid"]
         for e in lines
         if e.get("event") == "deleted"
     }
+    return done.returncode, deleted
 
 
 def main() -> int:
@@ -102,15 +110,19 @@ def main() -> int:
         started = time.monotonic()
         plane = start_control_plane(work / "plane", assets=envtest, controller_manager=True)
         rest = Rest(plane.server, plane.admin_token, plane.ca_file)
+        # the sweeper's namespace (its write-ahead records) exempt as the docs say
+        exemption = documented_exemption(ROOT)
         manager = GatekeeperManager(
             binary=gatekeeper / "manager",
             manifests=MANIFESTS,
             workdir=work / "gatekeeper",
             kubeconfig=plane.kubeconfig,
             rest=rest,
+            exempt_namespaces=exemption.exempt_namespaces,
         )
         try:
             install_gatekeeper(rest, MANIFESTS)
+            exemption.install(rest)
             manager.describe()
             manager.start()
             rest.apply(f"{TEMPLATES}/{KIND.lower()}", template(KIND, rego=True))
@@ -131,25 +143,30 @@ def main() -> int:
 def run_rounds(
     rounds: int, rest: Rest, manager: GatekeeperManager, kubeconfig: Path, work: Path
 ) -> int:
-    total_deleted = total_back = 0
+    total_deleted = total_back = failed = 0
     for n in range(1, rounds + 1):
         make_leftovers(rest, manager)
         before = snapshot(rest)
-        deleted = sweep(kubeconfig, work)
+        code, deleted = sweep(kubeconfig, work)
+        failed += code != 0
         manager.wait_reconciled()
         verdict = judge(before, deleted, snapshot(rest))
         back = len(verdict.recreated) + len(verdict.replaced) + len(verdict.vanished)
         total_deleted, total_back = total_deleted + len(deleted), total_back + back
         print(
-            f"round {n}: deleted {len(deleted)}, re-created {len(verdict.recreated)}, "
-            f"replaced {len(verdict.replaced)}, vanished {len(verdict.vanished)}"
+            f"round {n}: exit {code}, deleted {len(deleted)}, "
+            f"re-created {len(verdict.recreated)}, replaced {len(verdict.replaced)}, "
+            f"vanished {len(verdict.vanished)}"
         )
         for problem in verdict.problems():
             print(f"  {problem}")
         apply_constraint(rest, constraint(KIND, SWITCHED))  # wanted again: Gatekeeper binds it
         wait_for(lambda: rest.get(f"{BINDINGS}/gatekeeper-{SWITCHED}"), "the binding back")
-    print(f"{rounds} sweeps: deleted {total_deleted}, re-created or replaced {total_back}")
-    return 1 if total_back else 0
+    print(
+        f"{rounds} sweeps: deleted {total_deleted}, re-created or replaced {total_back}, "
+        f"failed {failed}"
+    )
+    return 1 if total_back or failed else 0
 
 
 if __name__ == "__main__":

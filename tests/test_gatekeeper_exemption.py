@@ -25,8 +25,10 @@ from rendering import ROOT, kustomize, one
 from sweeping import names
 
 from sweeper.core import gatekeeper as gk
+from sweeper.runs.restore import DEFAULT_RECORD_NAMESPACE
 from sweeper.testing import FakeApiServer
 from sweeper.testing import objects as make
+from sweeper.testing.gatekeeper_exemption import documented_exemption
 
 EXAMPLE = ROOT / "examples" / "gatekeeper-exemption"
 IGNORE_LABEL = "admission.gatekeeper.sh/ignore"
@@ -144,6 +146,21 @@ def test_a_frozen_generated_policy_cannot_reach_the_labelled_namespace(
         "gatekeeper-uninstalled",
     )
     assert names(server, "ValidatingAdmissionPolicy") == set()
+
+
+def test_the_gatekeeper_loop_installs_what_the_overlay_renders(tmp_path: Path) -> None:
+    """The tests with the real Gatekeeper (and bench/flap.py) install the exemption through
+    ``documented_exemption``: the Namespace the overlay renders, in which a sweep outside a
+    pod writes its records, the example Config, and the Helm values' exempt namespaces."""
+    exemption = documented_exemption(ROOT)
+    namespace = one(kustomize(EXAMPLE, tmp_path), "Namespace")
+    labels = exemption.namespace["metadata"]["labels"]
+    assert IGNORE_LABEL in labels
+    # the overlay adds only the base's common labels (app.kubernetes.io/...) to these
+    assert labels.items() <= namespace["metadata"]["labels"].items()
+    assert exemption.namespace_name == DEFAULT_RECORD_NAMESPACE
+    assert exemption.exempt_namespaces == (DEFAULT_RECORD_NAMESPACE,)
+    assert exemption.config == example_config()
 
 
 @pytest.mark.parametrize("doc", ["docs/gatekeeper-exemption.md", "README.md"])

@@ -136,6 +136,7 @@ class GatekeeperManager:
     kubeconfig: Path
     rest: Rest
     wait_for_vapb: int = 1  # --default-wait-for-vapb-generation (seconds; Gatekeeper's is 30)
+    exempt_namespaces: tuple[str, ...] = ()  # --exempt-namespace, as the Helm chart passes it
     process: subprocess.Popen | None = None
     ports: list[int] = field(default_factory=lambda: _free_ports(4))
     starts: int = 0
@@ -170,6 +171,7 @@ class GatekeeperManager:
             "--shutdown-delay=0",
             "--log-level=DEBUG",
             f"--log-file={self.workdir / 'manager.log'}",
+            *(f"--exempt-namespace={name}" for name in self.exempt_namespaces),
         ]
 
     def deployment(self, *, replicas: int = 1) -> dict:

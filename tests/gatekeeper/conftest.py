@@ -17,6 +17,7 @@ from gk_loop import Loop
 from gk_world import build
 
 from sweeper.testing.controlplane import envtest_assets, start_control_plane
+from sweeper.testing.gatekeeper_exemption import documented_exemption
 from sweeper.testing.gatekeeper_manager import (
     GatekeeperManager,
     gatekeeper_assets,
@@ -25,6 +26,7 @@ from sweeper.testing.gatekeeper_manager import (
 from sweeper.testing.rest import Rest
 
 MANIFESTS = Path(__file__).parent / "manifests"
+ROOT = Path(__file__).resolve().parents[2]
 LAST = "test_gk_uninstall"
 
 
@@ -52,15 +54,20 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         workdir / "plane", assets=envtest, controller_manager=True, timeout=120.0
     )
     rest = Rest(plane.server, plane.admin_token, plane.ca_file)
+    # Installed as the docs say: the sweeper's namespace (its write-ahead records go there)
+    # exempt from Gatekeeper by label, Config and --exempt-namespace.
+    exemption = documented_exemption(ROOT)
     manager = GatekeeperManager(
         binary=gatekeeper / "manager",
         manifests=MANIFESTS,
         workdir=workdir / "gatekeeper",
         kubeconfig=plane.kubeconfig,
         rest=rest,
+        exempt_namespaces=exemption.exempt_namespaces,
     )
     try:
         install_gatekeeper(rest, MANIFESTS)
+        exemption.install(rest)
         manager.describe()
         manager.start()
         build(rest, manager)

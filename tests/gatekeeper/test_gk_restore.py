@@ -1,12 +1,14 @@
 """``sweeper restore`` with Gatekeeper in the loop: what it puts back is not fought over.
-Gatekeeper neither deletes nor replaces the restored objects, and the next sweep holds them."""
+Gatekeeper neither deletes nor replaces the restored objects, the next sweep holds them
+(``restored``), and once released (annotation removed) they are judged again."""
 
 from __future__ import annotations
 
 import pytest
-from gk_loop import Loop
+from gk_loop import Loop, Run
 from gk_world import NOT_VAP, RESTORE, apply_constraint
 
+from sweeper.core.reasons import RESTORED_AT_ANNOTATION
 from sweeper.testing.flap import BINDING
 from sweeper.testing.gatekeeper_templates import constraint
 from sweeper.testing.rest import BINDINGS, constraints_path, wait_for
@@ -30,6 +32,14 @@ def test_restored_objects_are_left_alone_by_gatekeeper_and_by_the_next_sweep(loo
     assert not verdict.problems()
     assert {name for (_, name) in run.deleted()} >= {orphaned, scoped}
 
+    try:
+        restored_then_released(loop, run, orphaned, scoped)
+    finally:  # leave nothing restored for the tests after this one
+        for name in (orphaned, scoped):
+            loop.rest.delete(f"{BINDINGS}/{name}")
+
+
+def restored_then_released(loop: Loop, run: Run, orphaned: str, scoped: str) -> None:
     restored, verdict = loop.restore(run, "--name", orphaned, "--name", scoped)
     assert restored.code == 0, restored.stderr
     assert {e["object_name"] for e in restored.of("restored")} == {orphaned, scoped}
@@ -40,11 +50,22 @@ def test_restored_objects_are_left_alone_by_gatekeeper_and_by_the_next_sweep(loo
     assert not loop.rest.get(f"{BINDINGS}/{orphaned}")["metadata"].get("ownerReferences")
     assert loop.rest.get(f"{BINDINGS}/{scoped}")["metadata"].get("ownerReferences")
 
-    # The next scheduled sweep: Gatekeeper still fights nothing; the restored ownerless
-    # binding is reported, not deleted again (restore dropped its dead ownerReference).
-    again, verdict = loop.sweep()
+    # The next scheduled sweep, even one asked to clean ownerless objects: a restore is a
+    # decision, both are held (``restored``) with their uids; Gatekeeper still fights nothing.
+    again, verdict = loop.sweep("--include-unowned")
     assert not verdict.problems()
-    assert again.verdicts()[orphaned] == ("reported", "orphaned-unowned")
+    assert again.verdicts()[orphaned] == ("restored", "orphaned-unowned")
+    assert again.verdicts()[scoped] == ("restored", "not-wanted")
+    assert {name: loop.uid(BINDING, name) for name in uids} == uids
+
+    # Released as the runbook says (the restored-at annotation removed): the live owner's
+    # unwanted binding goes again and stays gone; the ownerless one is reported, not deleted
+    # (restore dropped its dead ownerReference).
+    for name in uids:
+        release = {"metadata": {"annotations": {RESTORED_AT_ANNOTATION: None}}}
+        loop.rest.merge(f"{BINDINGS}/{name}", release)
+    released, verdict = loop.sweep()
+    assert not verdict.problems()
+    assert released.deleted() == {(BINDING, scoped): uids[scoped]}
+    assert released.verdicts()[orphaned] == ("reported", "orphaned-unowned")
     assert loop.uid(BINDING, orphaned) == uids[orphaned]
-    for name in uids:  # leave nothing restored for the tests after this one
-        loop.rest.delete(f"{BINDINGS}/{name}")
