@@ -67,6 +67,26 @@ def loki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loki]:
 
 
 @pytest.fixture(scope="session")
+def control_plane(control_plane):
+    """The plugin's control plane as a real install leaves it: the sweeper's namespace
+    exists (labelled as the documented exemption labels it), so sweeps can write their
+    write-ahead records."""
+    from envtest_support import api_for, ensure_namespace
+
+    ensure_namespace(api_for(control_plane))
+    return control_plane
+
+
+@pytest.fixture(scope="session")
+def gc_control_plane(gc_control_plane):
+    """The plugin's garbage-collecting control plane, with the sweeper's namespace."""
+    from envtest_support import api_for, ensure_namespace
+
+    ensure_namespace(api_for(gc_control_plane))
+    return gc_control_plane
+
+
+@pytest.fixture(scope="session")
 def gc_watched(gc_control_plane):
     """The GC control plane with ``WATCHED_KIND``'s CRDs installed: the collector watches that
     kind only from its next discovery resync (~30 s), so the tests that need it run last

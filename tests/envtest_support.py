@@ -96,13 +96,39 @@ def vap_names(api: RealApi) -> set[str]:
 
 
 RECORD_NAMESPACE = "gatekeeper-sweeper"  # where a sweep outside a pod writes its records
+# Gatekeeper's webhook, and the VAPs v3.22+ generates, skip a namespace with this label
+# (docs/gatekeeper-exemption.md; examples/gatekeeper-exemption labels the sweeper's).
+IGNORE_LABEL = "admission.gatekeeper.sh/ignore"
 
 
 def ensure_namespace(api: RealApi, name: str = RECORD_NAMESPACE) -> None:
-    """Create a Namespace unless it exists: a real server refuses objects (the write-ahead
-    records) in a namespace that does not exist."""
+    """Create a Namespace unless it exists, labelled as the documented exemption labels the
+    sweeper's: a real server refuses objects (the write-ahead records) in a namespace that
+    does not exist."""
     if api.get(resource_path("v1", "Namespace", name)) is None:
-        api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        api.create(namespace(name))
+
+
+def namespace(name: str) -> dict[str, Any]:
+    """A Namespace exempt from Gatekeeper (``IGNORE_LABEL``), as the sweeper's should be."""
+    labels = {IGNORE_LABEL: "sweeper"}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def exempting(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``objects`` with every VAP scoped as Gatekeeper v3.22+ generates it: its webhook's
+    namespaceSelector (no ``IGNORE_LABEL``) in ``matchConstraints``. A leftover VAP whose
+    ``paramKind`` is no longer served denies every write it matches (``failurePolicy:
+    Fail``) from the moment admission loads it, about a second after its creation, records
+    and Events included; the selector keeps it out of the sweeper's labelled namespace."""
+    scoped = []
+    for obj in objects:
+        if obj["kind"] == VAP_KINDS[0]:
+            obj = json.loads(json.dumps(obj))
+            selector = {"matchExpressions": [{"key": IGNORE_LABEL, "operator": "DoesNotExist"}]}
+            obj["spec"]["matchConstraints"]["namespaceSelector"] = selector
+        scoped.append(obj)
+    return scoped
 
 
 # --- the garbage collector (gc_control_plane) --------------------------------------------

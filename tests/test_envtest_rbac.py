@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from envtest_support import api_for, real_sweep, vap_names
+from envtest_support import api_for, exempting, namespace, real_sweep, vap_names
 from rendering import CHART, ROOT, helm, kustomize
 from scenarios.observed import gatekeeper_deployments
 from scenarios.owners import template_deleted
@@ -53,10 +53,6 @@ def render(source: str, state_dir: Path) -> tuple[list[dict[str, Any]], str]:
         if doc
     ]
     return objects, CHART_RELEASE
-
-
-def namespace(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
 def ensure(api: RealApi, obj: dict[str, Any]) -> None:
@@ -101,7 +97,10 @@ def test_a_full_sweep_as_the_service_account_meets_no_403(
     api = api_for(control_plane)
     scenario = template_deleted()
     api.wipe(keep_crds=[o for o in scenario.objects if o["kind"] == "CustomResourceDefinition"])
-    api.load([*scenario.objects, *gatekeeper_deployments("v3.22.0")])
+    # v3.22.0 generates its VAPs scoped by its webhook's namespaceSelector: the leftover (its
+    # paramKind gone, failurePolicy Fail) leaves the sweeper's labelled namespace alone, so
+    # its records and Events are admitted however soon admission loads the leftover.
+    api.load([*exempting(scenario.objects), *gatekeeper_deployments("v3.22.0")])
     ns = service_account["namespace"]
     run = real_sweep(
         service_account["kubeconfig"],

@@ -8,10 +8,11 @@ CRDs, constraints, the rest, policies, and bindings last (a binding enforces at 
 ownerReference rewritten from the builder's uid to the uid the real server assigned
 (references to owners never created keep theirs: they name deleted owners); objects with a
 ``deletionTimestamp`` are created with their finalizers and then deleted, so the server marks
-them terminating; objects whose kind is not served are skipped (they cannot exist).
+them terminating; a Deployment's or ReplicaSet's ``status`` is written after its creation
+(no controller runs to write it); objects whose kind is not served are skipped.
 ``wipe()`` removes every VAP, VAPB, Gatekeeper object and CRD (but the CRDs it is told to
-keep), and Gatekeeper's Deployments, and waits for them to go and for admission to stop
-enforcing deleted bindings.
+keep), and Gatekeeper's Deployments and ReplicaSets, and waits for them to go and for
+admission to stop enforcing deleted bindings.
 Never used by a real sweep.
 """
 
@@ -35,6 +36,7 @@ _BUILTIN = {
     "ServiceAccount": "serviceaccounts",
     "Event": "events",
     "Deployment": "deployments",
+    "ReplicaSet": "replicasets",
     "Role": "roles",
     "ClusterRole": "clusterroles",
     "RoleBinding": "rolebindings",
@@ -59,6 +61,7 @@ CRD = "CustomResourceDefinition"
 GK_NAMESPACE = "gatekeeper-system"
 _PROBE = "sweeper-admission-probe"
 CRD_API = "apiextensions.k8s.io/v1"
+_STATUS_KINDS = ("Deployment", "ReplicaSet")  # their status is read: written after create
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation")
 
 
@@ -224,6 +227,8 @@ class RealApi:
             if obj["kind"] == "Namespace" and self.get(path_of(obj)) is not None:
                 continue
             created = self._crd(body) if obj["kind"] == CRD else self.create(body)
+            if obj["kind"] in _STATUS_KINDS and obj.get("status"):
+                created = self._write_status(created, obj["status"])
             if obj["kind"] == CRD:
                 served_crds.add(f"{obj['spec']['group']}/{obj['spec']['names']['kind']}")
             if obj["metadata"].get("deletionTimestamp"):
@@ -234,6 +239,12 @@ class RealApi:
                 uids[old_uid] = created["metadata"]["uid"]
                 stored[old_uid] = created
         return stored
+
+    def _write_status(self, created: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """Write ``status`` through the status subresource: a create drops it, and no
+        controller runs here to write one."""
+        body = {**created, "status": status}
+        return self.request("PUT", path_of(created) + "/status", body)
 
     def _servable(self, obj: dict[str, Any], served_crds: set[str]) -> bool:
         group = obj["apiVersion"].split("/")[0]
@@ -246,8 +257,9 @@ class RealApi:
         return bool(discovery) and any(r["kind"] == obj["kind"] for r in discovery["resources"])
 
     def wipe(self, *, keep_crds: list[dict[str, Any]] = (), timeout: float = 30.0) -> None:
-        """Delete every VAP, VAPB, Gatekeeper object and CRD, and Gatekeeper's Deployments;
-        return once all are gone and admission no longer enforces a deleted binding.
+        """Delete every VAP, VAPB, Gatekeeper object and CRD, Gatekeeper's Deployments and
+        ReplicaSets; return once all are gone and admission no longer enforces a deleted
+        binding.
         CRDs shaped as one in ``keep_crds`` stay (emptied): a new CRD's first write costs the
         real server ~2 s, so scenarios that share CRDs reuse them."""
         wanted = {_crd_signature(c) for c in keep_crds}
@@ -267,7 +279,8 @@ class RealApi:
             if _crd_signature(crd) not in wanted:
                 self.delete(resource_path(CRD_API, CRD, crd["metadata"]["name"]))
         if self.get("/api/v1/namespaces/gatekeeper-system"):
-            self.request("DELETE", resource_path("apps/v1", "Deployment", None, GK_NAMESPACE))
+            for kind in ("Deployment", "ReplicaSet"):  # no collector removes the ReplicaSets
+                self.request("DELETE", resource_path("apps/v1", kind, None, GK_NAMESPACE))
 
         def all_gone() -> bool:
             left = self._gatekeeper_crds()
@@ -343,7 +356,7 @@ def _rank(obj: dict[str, Any]) -> int:
     kind = obj["kind"]
     if kind == CRD:
         return 0 if obj["metadata"]["name"] == gk.TEMPLATE_CRD_NAME else 3
-    order = {"Namespace": 1, gk.TEMPLATE_KIND: 2, VAP: 6, VAPB: 7}
+    order = {"Namespace": 1, gk.TEMPLATE_KIND: 2, "ReplicaSet": 6, VAP: 7, VAPB: 8}
     if kind in order:
         return order[kind]
     return 4 if obj["apiVersion"].startswith(gk.CONSTRAINTS_GROUP) else 5

@@ -54,6 +54,11 @@ def replicaset(
     """A ReplicaSet ``deployment`` (a stored one: its uid is copied) controls, running
     ``pods`` pods of ``template`` (a pod template, e.g. an older Deployment's)."""
     meta = deployment["metadata"]
+    # The Deployment's selector, as its controller copies it (an API server requires one that
+    # selects the template's labels).
+    selector = deepcopy(deployment.get("spec", {}).get("selector")) or {
+        "matchLabels": dict(template.get("metadata", {}).get("labels", {}))
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
@@ -72,6 +77,6 @@ def replicaset(
                 }
             ],
         },
-        "spec": {"replicas": pods, "template": deepcopy(template)},
+        "spec": {"replicas": pods, "selector": selector, "template": deepcopy(template)},
         "status": {"replicas": pods, "readyReplicas": pods, "availableReplicas": pods},
     }
