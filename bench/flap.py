@@ -28,13 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sweeper.testing.controlplane import envtest_assets, start_control_plane  # noqa: E402
+from sweeper.testing.controlplane import envtest_assets  # noqa: E402
 from sweeper.testing.flap import judge, snapshot  # noqa: E402
-from sweeper.testing.gatekeeper_exemption import documented_exemption  # noqa: E402
+from sweeper.testing.gatekeeper_loop import apply_constraint, start_gatekeeper  # noqa: E402
 from sweeper.testing.gatekeeper_manager import (  # noqa: E402
     GatekeeperManager,
     gatekeeper_assets,
-    install_gatekeeper,
 )
 from sweeper.testing.gatekeeper_templates import constraint, scoped_action, template  # noqa: E402
 from sweeper.testing.rest import (  # noqa: E402
@@ -42,7 +41,6 @@ from sweeper.testing.rest import (  # noqa: E402
     CRDS,
     TEMPLATES,
     Rest,
-    constraints_path,
     wait_for,
 )
 
@@ -51,19 +49,6 @@ KIND = "GkFlap"
 HEALTHY = [("deny-all", "deny"), ("warn-all", "warn"), ("dryrun-all", "dryrun")]
 SWITCHED = "switched"
 NOT_VAP = [scoped_action("deny", "validation.gatekeeper.sh")]
-
-
-def apply_constraint(rest: Rest, obj: dict) -> None:
-    path = f"{constraints_path(obj['kind'])}/{obj['metadata']['name']}"
-
-    def applied() -> bool:
-        try:
-            rest.apply(path, obj)
-        except Exception:
-            return False
-        return True
-
-    wait_for(applied, f"constraint {obj['metadata']['name']}")
 
 
 def make_leftovers(rest: Rest, manager: GatekeeperManager) -> None:
@@ -108,23 +93,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sweeper-flap-") as tmp:
         work = Path(tmp)
         started = time.monotonic()
-        plane = start_control_plane(work / "plane", assets=envtest, controller_manager=True)
-        rest = Rest(plane.server, plane.admin_token, plane.ca_file)
-        # the sweeper's namespace (its write-ahead records) exempt as the docs say
-        exemption = documented_exemption(ROOT)
-        manager = GatekeeperManager(
-            binary=gatekeeper / "manager",
-            manifests=MANIFESTS,
-            workdir=work / "gatekeeper",
-            kubeconfig=plane.kubeconfig,
-            rest=rest,
-            exempt_namespaces=exemption.exempt_namespaces,
+        running = start_gatekeeper(
+            work, envtest=envtest, gatekeeper=gatekeeper, manifests=MANIFESTS, repo=ROOT
         )
+        rest, manager = running.rest, running.manager
         try:
-            install_gatekeeper(rest, MANIFESTS)
-            exemption.install(rest)
-            manager.describe()
-            manager.start()
             rest.apply(f"{TEMPLATES}/{KIND.lower()}", template(KIND, rego=True))
             wait_for(lambda: rest.get(f"{CRDS}/{KIND.lower()}.constraints.gatekeeper.sh"), "CRD")
             for name, action in HEALTHY:
@@ -133,11 +106,9 @@ def main() -> int:
             wait_for(lambda: rest.get(f"{BINDINGS}/gatekeeper-{SWITCHED}"), "bindings")
             manager.wait_reconciled()
             print(f"ready in {time.monotonic() - started:.1f}s: Gatekeeper v3.21.1 running")
-            return run_rounds(args.rounds, rest, manager, plane.kubeconfig, work)
+            return run_rounds(args.rounds, rest, manager, running.plane.kubeconfig, work)
         finally:
-            manager.kill()
-            rest.close()
-            plane.stop()
+            running.close()
 
 
 def run_rounds(

@@ -77,6 +77,16 @@ def control_plane(control_plane):
     return control_plane
 
 
+@pytest.fixture(scope="module")
+def wiped_after_module(control_plane) -> Iterator[None]:
+    """The module's last objects go at its end: a kept binding or a live constraint enforces
+    on every write, and the control plane is shared with the rest of the session."""
+    from envtest_support import api_for
+
+    yield
+    api_for(control_plane).wipe()
+
+
 @pytest.fixture(scope="session")
 def gc_control_plane(gc_control_plane):
     """The plugin's garbage-collecting control plane, with the sweeper's namespace."""

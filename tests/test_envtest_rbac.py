@@ -7,7 +7,6 @@ same token is refused what the sweeper must never do."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,7 @@ from sweeper.testing import objects as make
 from sweeper.testing.controlplane import ControlPlane
 from sweeper.testing.realapi import ApiError, RealApi, resource_path
 
-pytestmark = pytest.mark.envtest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_it_clean(control_plane: ControlPlane) -> Iterator[None]:
-    """The last test's objects go at the end of the module: a kept binding enforces on
-    every write, and the control plane is shared with the rest of the session."""
-    yield
-    api_for(control_plane).wipe()
+pytestmark = [pytest.mark.envtest, pytest.mark.usefixtures("wiped_after_module")]
 
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")

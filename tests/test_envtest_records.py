@@ -5,7 +5,6 @@ lines of another cluster create nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from envtest_support import api_for, ensure_namespace, exempting, real_now, vap_names
@@ -18,15 +17,7 @@ from sweeper.core.settings import Recording
 from sweeper.testing.controlplane import ControlPlane
 from sweeper.testing.realapi import ApiError, resource_path
 
-pytestmark = pytest.mark.envtest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_it_clean(control_plane: ControlPlane) -> Iterator[None]:
-    """The last test's objects go at the end of the module: its live constraint's binding
-    denies every unlabelled write, and the control plane is shared with the session."""
-    yield
-    api_for(control_plane).wipe()
+pytestmark = [pytest.mark.envtest, pytest.mark.usefixtures("wiped_after_module")]
 
 
 def test_records_restore_everything_and_the_next_sweep_holds_it(

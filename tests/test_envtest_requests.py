@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from envtest_support import api_for, outcomes, real_sweep, vap_names
+from envtest_support import api_for, exempting, outcomes, real_sweep, vap_names
 from scenarios.building import AUDIT_ONLY, Cluster, ghost_constraint, ghost_template
 from scenarios.observed import gatekeeper_deployments
 
@@ -81,8 +81,11 @@ def sweeper_kubeconfig(control_plane: ControlPlane, tmp_path_factory) -> Path:
 
 
 def seed(api: RealApi, c: Cluster, *extra: dict[str, Any]) -> None:
+    """The objects, their VAPs scoped out of the sweeper's exempt namespace as Gatekeeper
+    v3.22+ generates them: a live constraint of a policy matching every ConfigMap would
+    otherwise deny the sweep's write-ahead records (docs/gatekeeper-exemption.md)."""
     api.wipe(keep_crds=[o for o in c.objects if o["kind"] == "CustomResourceDefinition"])
-    api.load([*c.objects, *extra])
+    api.load(exempting([*c.objects, *extra]))
 
 
 def leftovers() -> Cluster:

@@ -6,7 +6,6 @@ in the fake or in the sweeper's model of Kubernetes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,15 +26,7 @@ from sweeper.core.settings import Observing, Recording
 from sweeper.testing import FakeApiServer
 from sweeper.testing.controlplane import ControlPlane
 
-pytestmark = pytest.mark.envtest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leave_it_clean(control_plane: ControlPlane) -> Iterator[None]:
-    """The last test's objects go at the end of the module: a kept binding enforces on
-    every write, and the control plane is shared with the rest of the session."""
-    yield
-    api_for(control_plane).wipe()
+pytestmark = [pytest.mark.envtest, pytest.mark.usefixtures("wiped_after_module")]
 
 
 CRD = "CustomResourceDefinition"

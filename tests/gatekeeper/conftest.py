@@ -16,14 +16,9 @@ import pytest
 from gk_loop import Loop
 from gk_world import build
 
-from sweeper.testing.controlplane import envtest_assets, start_control_plane
-from sweeper.testing.gatekeeper_exemption import documented_exemption
-from sweeper.testing.gatekeeper_manager import (
-    GatekeeperManager,
-    gatekeeper_assets,
-    install_gatekeeper,
-)
-from sweeper.testing.rest import Rest
+from sweeper.testing.controlplane import envtest_assets
+from sweeper.testing.gatekeeper_loop import start_gatekeeper
+from sweeper.testing.gatekeeper_manager import gatekeeper_assets
 
 MANIFESTS = Path(__file__).parent / "manifests"
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,30 +45,12 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     """The control plane, Gatekeeper running with its describing Deployment, the world."""
     envtest, gatekeeper = _assets()
     workdir = tmp_path_factory.mktemp("gatekeeper-loop")
-    plane = start_control_plane(
-        workdir / "plane", assets=envtest, controller_manager=True, timeout=120.0
-    )
-    rest = Rest(plane.server, plane.admin_token, plane.ca_file)
-    # Installed as the docs say: the sweeper's namespace (its write-ahead records go there)
-    # exempt from Gatekeeper by label, Config and --exempt-namespace.
-    exemption = documented_exemption(ROOT)
-    manager = GatekeeperManager(
-        binary=gatekeeper / "manager",
-        manifests=MANIFESTS,
-        workdir=workdir / "gatekeeper",
-        kubeconfig=plane.kubeconfig,
-        rest=rest,
-        exempt_namespaces=exemption.exempt_namespaces,
+    running = start_gatekeeper(
+        workdir, envtest=envtest, gatekeeper=gatekeeper, manifests=MANIFESTS, repo=ROOT
     )
     try:
-        install_gatekeeper(rest, MANIFESTS)
-        exemption.install(rest)
-        manager.describe()
-        manager.start()
-        build(rest, manager)
+        build(running.rest, running.manager)
         (workdir / "sweeps").mkdir()
-        yield Loop(rest, manager, plane.kubeconfig, workdir / "sweeps")
+        yield Loop(running.rest, running.manager, running.plane.kubeconfig, workdir / "sweeps")
     finally:
-        manager.kill()
-        rest.close()
-        plane.stop()
+        running.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sweeper.testing.gatekeeper_loop import apply_constraint
 from sweeper.testing.gatekeeper_manager import GatekeeperManager
 from sweeper.testing.gatekeeper_templates import constraint, scoped_action, template
 from sweeper.testing.rest import (
@@ -98,22 +99,6 @@ RESTORE = Kind(
 )
 WORLD = (*HEALTHY, ORPHAN, ORPHAN_TEMPLATE, SCOPED, LEGACY, UNKNOWN, TERMINATING, RESTORE)
 GC_PROBE = "gkloop-gc-probe"  # a constraint per kind, orphan-deleted to see the GC knows it
-
-
-def apply_constraint(rest: Rest, obj: dict, *, timeout: float = 60.0) -> None:
-    """Apply a constraint, waiting while its fresh kind is not served yet."""
-    path = f"{constraints_path(obj['kind'])}/{obj['metadata']['name']}"
-
-    def applied() -> bool:
-        try:
-            rest.apply(path, obj)
-        except Exception:
-            return False
-        return True
-
-    wait_for(
-        applied, f"constraint {obj['kind']}/{obj['metadata']['name']} applied", timeout=timeout
-    )
 
 
 def build(rest: Rest, manager: GatekeeperManager, kinds: tuple[Kind, ...] = WORLD) -> None:
