@@ -27,7 +27,7 @@ from typing import Any
 
 from harness import Server, machine, run_child, summary_of, sweep_argv
 from run import expected_requests
-from serve import GONE_KINDS, kind_name
+from serve import GONE_KINDS, cluster_shape, kind_name
 
 from sweeper.testing import objects as make
 from sweeper.testing.controlplane import envtest_assets, start_control_plane
@@ -72,20 +72,14 @@ def seed(api: RealApi, bindings: int, workers: int) -> dict[str, Any]:
             for i, o in enumerate(owners)
         ] + [make.binding(g) for g in ghosts]
         list(pool.map(api.create, bodies))
-    return {
-        "bindings": bindings,
-        "policies": KINDS + GONE_KINDS,
-        "labelled_crds": KINDS,
-        "templates": KINDS,
-        "constraints_per_kind": [per_kind[kind_name(i).lower()] for i in range(KINDS)],
-        "absent_kinds": min(GONE_KINDS, kind_gone),
-        "template_crd": True,
-        "candidates": {
-            "owner-deleted": owner_deleted + GONE_KINDS,
-            "owner-kind-gone": kind_gone,
-            "not-wanted": not_wanted,
-        },
-    }
+    return cluster_shape(
+        bindings=bindings,
+        kinds=KINDS,
+        per_kind=per_kind,
+        owner_deleted=owner_deleted,
+        kind_gone=kind_gone,
+        not_wanted=not_wanted,
+    )
 
 
 def audited_verbs(audit_log: Path, offset: int, user: str) -> Counter[str]:

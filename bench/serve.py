@@ -95,6 +95,26 @@ def seed_cluster(server: FakeApiServer, bindings: int, kinds: int, leftover: flo
     for j in range(kind_gone):  # the template (CRD and constraints) went first
         gone = make.constraint(f"K8sGone{j % GONE_KINDS}", f"g{j:06d}", uid=str(uuid.uuid4()))
         server.create(make.binding(gone, created=created))
+    return cluster_shape(
+        bindings=bindings,
+        kinds=kinds,
+        per_kind=per_kind,
+        owner_deleted=owner_deleted,
+        kind_gone=kind_gone,
+        not_wanted=not_wanted,
+    )
+
+
+def cluster_shape(
+    *,
+    bindings: int,
+    kinds: int,
+    per_kind: dict[str, int],
+    owner_deleted: int,
+    kind_gone: int,
+    not_wanted: int,
+) -> dict:
+    """What a seeded cluster holds, as the harness checks a sweep's summary against it."""
     return {
         "bindings": bindings,
         "policies": kinds + GONE_KINDS,

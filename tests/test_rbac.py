@@ -45,7 +45,6 @@ def granted(role: dict[str, Any] | None = None) -> set[Permission]:
     """Every (verb, group, resource) the ClusterRole's rules grant, expanded."""
     role = role or yaml.safe_load(CLUSTER_ROLE.read_text())
     assert role["kind"] == "ClusterRole"
-    permissions = set()
     for rule in role["rules"]:
         # resourceNames or nonResourceURLs would grant what this comparison cannot see; the
         # one exception, get on the Namespace kube-system, is checked by its own test.
@@ -53,11 +52,18 @@ def granted(role: dict[str, Any] | None = None) -> set[Permission]:
             assert rule == IDENTITY_RULE, rule
         else:
             assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                for verb in rule["verbs"]:
-                    permissions.add((verb, group, resource))
-    return permissions
+    return expanded(role)
+
+
+def expanded(role: dict[str, Any]) -> set[Permission]:
+    """Every (verb, group, resource) a role's rules grant."""
+    return {
+        (verb, group, resource)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
 
 
 def sent(server: FakeApiServer) -> set[Permission]:
@@ -172,13 +178,7 @@ def test_events_role_grants_exactly_what_events_send(tmp_path: Path) -> None:
     """--events writes only Events, in the sweeper's namespace: the component's Role, no more."""
     role = yaml.safe_load(EVENTS_ROLE.read_text())
     assert role["kind"] == "Role" and role["metadata"]["namespace"] == "gatekeeper-sweeper"
-    granted_here = {
-        (verb, group, resource)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
+    granted_here = expanded(role)
     with FakeApiServer(clock=lambda: T0) as server:
         seed_sample_cluster(server, now=NOW)
         run = sweep(
@@ -258,13 +258,7 @@ def test_record_role_grants_exactly_what_the_records_send(tmp_path: Path) -> Non
 
     role, binding = yaml.safe_load_all(RECORD_ROLE.read_text())
     assert role["kind"] == "Role" and "namespace" not in role["metadata"]  # the base's
-    granted_here = {
-        (verb, group, resource)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
+    granted_here = expanded(role)
     with FakeApiServer(clock=lambda: T0) as server:
         seed_sample_cluster(server, now=NOW)
         old = ledger.configmaps(
