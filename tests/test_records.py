@@ -66,9 +66,9 @@ def test_each_manifest_is_recorded_and_logged_before_its_delete(
         line = deleting[entry["object_name"]]
         assert entry["manifest"] == line["manifest"] and entry["cluster_uid"] == CLUSTER_UID
         assert line["record"] == [ledger.record_id(run.lines[0]["sweep_id"], *_key(entry))]
-    # Every line after sweep_started carries the cluster's identity.
-    assert "cluster_uid" not in run.lines[0]
-    assert {line["cluster_uid"] for line in run.lines[1:]} == {CLUSTER_UID}
+    # Every line carries the cluster's identity, sweep_started (still the first) too.
+    assert run.lines[0]["event"] == "sweep_started"
+    assert {line["cluster_uid"] for line in run.lines} == {CLUSTER_UID}
 
 
 def _key(entry: dict[str, Any]) -> tuple[str, str, str]:

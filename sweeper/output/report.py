@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -115,15 +116,32 @@ class Reporter:
                 static["cluster"] = cluster_name
             self._sink = JsonSink(out, static=static)
         self._min_level = logging.getLevelName(level.upper())
+        self._held: list[tuple[Event, str, int, dict[str, Any]]] | None = None
+        self._holding = threading.Lock()
+
+    def hold_until_started(self) -> None:
+        """Keep every line back until ``sweep_started``, which is then written first: the
+        sweep reads the cluster's identity before it starts, so that its first line carries
+        ``cluster_uid`` too, and a retry of that read must not come before it."""
+        self._held = []
 
     def event(
         self, event: Event, message: str, *, level: int = logging.INFO, **fields: Any
     ) -> None:
         """One line for ``event``."""
+        held = None
+        with self._holding:  # retry and slow-request lines come from other threads
+            if self._held is not None:
+                if event is not Event.SWEEP_STARTED:
+                    self._held.append((event, message, level, fields))
+                    return
+                held, self._held = self._held, None
         # The first and last lines of a sweep are written whatever --log-level says: an
         # alert on "no successful sweep" must not fire because the log was made quieter.
         enabled = level >= self._min_level or event in _ALWAYS_WRITTEN
         self._sink.write(event, message, level=level, enabled=enabled, fields=fields)
+        for line in held or ():
+            self.event(line[0], line[1], level=line[2], **line[3])
 
     def identify(self, cluster_uid: str) -> None:
         """Every later line carries the cluster's identity (``cluster_uid``)."""

@@ -103,15 +103,17 @@ def run_sweep(
     """Run one sweep and log exactly one summary line, whatever happens."""
     runtime = runtime or Runtime()
     started = runtime.monotonic()
-    _log_start(settings, reporter)
     client: KubeClient | None = None
     stages: _Stages | None = None
+    reporter.hold_until_started()  # the identity first, so sweep_started carries it too
     try:
         client = connect(settings, runtime, started=started, reporter=reporter)
     except ConfigError as error:
         stages = _Stages(ExitCode.USAGE, str(error))
     else:
         stages = _identify(client, reporter)
+    finally:
+        _log_start(settings, reporter)
     if client is not None and stages is None:
         stages = _run_stages(client, settings=settings, reporter=reporter, runtime=runtime)
     assert stages is not None
