@@ -148,8 +148,14 @@ def apply(
         )
         if not settings.dry_run:
             return ApplyResult(guard=trip)
-    run = _Run(client, inventory=inventory, settings=settings, reporter=reporter, stop=stop)
-    run.ahead = ahead or WriteAhead(namespace=None)
+    run = _Run(
+        client,
+        inventory=inventory,
+        settings=settings,
+        reporter=reporter,
+        stop=stop,
+        ahead=ahead or WriteAhead(namespace=None),
+    )
     deletions = plan.deletions
     if settings.dry_run and inventory.pages:
         shown, deletions = review_listed(plan, inventory=inventory, reporter=reporter, stop=stop)
@@ -174,6 +180,7 @@ class _Run:
         settings: Settings,
         reporter: Reporter,
         stop: threading.Event | None,
+        ahead: WriteAhead,
     ) -> None:
         self.client = client
         self.inventory = inventory
@@ -184,7 +191,7 @@ class _Run:
         self._outcomes: list[Outcome] = []
         self._aborted: SweepAborted | None = None
         self._denied: str | None = None
-        self.ahead = WriteAhead(namespace=None)
+        self.ahead = ahead
 
     def result(self) -> ApplyResult:
         return ApplyResult(
